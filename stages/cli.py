@@ -1,0 +1,158 @@
+"""The ``videostar`` console script.
+
+    videostar verify IN.jsonl OUT.jsonl [--params params.yaml]
+
+``verify`` reads one sample per line, ``{"labels": [{"type", "value", "name"?}, ...], "text": str,
+"duration"?: seconds, "frame_size"?: [width, height]}``, and writes each line back, in order, with
+``"ok"`` (all labels pass) and ``"verdicts"`` added. Thresholds come from the ``verify`` section of
+``--params`` (or of ./params.yaml when it has one), else the defaults of stages.labels.VerifyConfig.
+Malformed lines are reported on stderr as ``IN.jsonl:LINE: reason`` and skipped; the exit code is 1
+when any line was skipped, 2 when the run could not start, else 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from stages.config import ConfigError, from_dict, load_params
+from stages.labels import Verifier, VerifyConfig, passed, validate_label
+from stages.records import write_jsonl
+
+# Sentence embeddings are batched over this many lines: big enough to keep the encoder busy,
+# small enough that memory does not grow with the file.
+CHUNK_LINES = 1024
+
+
+def _verify_config(params_path: str | None) -> VerifyConfig:
+    path = Path(params_path) if params_path else Path("params.yaml")
+    if params_path is None and not path.exists():
+        return VerifyConfig()
+    section = load_params(path).get("verify")
+    if section is None:
+        return VerifyConfig()
+    if not isinstance(section, dict):
+        raise ConfigError(f"{path}: section 'verify' must be a mapping")
+    return from_dict(VerifyConfig, section, "verify")
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _finite_float(token: str) -> float:
+    # json accepts 1e999 as inf, which strict JSON output could not write back.
+    value = float(token)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"{token} overflows a float")
+    return value
+
+
+def _problem(row: Any) -> str | None:
+    """Why a parsed input line cannot be verified, or None."""
+    if not isinstance(row, dict):
+        return f"expected an object, got {type(row).__name__}"
+    if not isinstance(row.get("text"), str):
+        return "'text' must be a string"
+    labels = row.get("labels")
+    if not (isinstance(labels, list) and labels):
+        return "'labels' must be a non-empty list"
+    for i, label in enumerate(labels):
+        try:
+            validate_label(label)
+        except ValueError as e:
+            return f"labels[{i}]: {e}"
+    duration = row.get("duration")
+    if duration is not None and not (
+        isinstance(duration, int | float) and not isinstance(duration, bool) and duration > 0
+    ):
+        return f"'duration' must be a positive number of seconds, got {duration!r}"
+    size = row.get("frame_size")
+    if size is not None and not (
+        isinstance(size, list)
+        and len(size) == 2
+        and all(isinstance(x, int | float) and not isinstance(x, bool) and x > 0 for x in size)
+    ):
+        return f"'frame_size' must be [width, height] in pixels, got {size!r}"
+    return None
+
+
+def _read_samples(path: str, errors: list[str]) -> Iterator[dict[str, Any]]:
+    """Yield the valid samples; report each malformed line on stderr as it is met."""
+    with open(path, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line, parse_constant=_reject_constant, parse_float=_finite_float)
+            except ValueError as e:
+                problem: str | None = f"not JSON ({e})"
+            else:
+                problem = _problem(row)
+            if problem:
+                errors.append(f"{path}:{lineno}: {problem}")
+                print(errors[-1], file=sys.stderr)
+                continue
+            yield row
+
+
+def _verified(rows: Iterator[dict[str, Any]], verifier: Verifier) -> Iterator[dict[str, Any]]:
+    chunk: list[dict[str, Any]] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) == CHUNK_LINES:
+            yield from _verify_chunk(chunk, verifier)
+            chunk = []
+    yield from _verify_chunk(chunk, verifier)
+
+
+def _verify_chunk(chunk: list[dict[str, Any]], verifier: Verifier) -> list[dict[str, Any]]:
+    items = [(r["text"], r["labels"], r.get("duration"), r.get("frame_size")) for r in chunk]
+    results = verifier.verify_many(items)
+    return [
+        {**row, "ok": passed(verdicts), "verdicts": [v.to_dict() for v in verdicts]}
+        for row, verdicts in zip(chunk, results, strict=True)
+    ]
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    try:
+        config = _verify_config(args.params)
+    except (OSError, ConfigError, ValueError) as e:
+        print(f"videostar verify: bad params: {e}", file=sys.stderr)
+        return 2
+    if not Path(args.input).is_file():
+        print(f"videostar verify: no such file: {args.input}", file=sys.stderr)
+        return 2
+    errors: list[str] = []
+    verifier = Verifier(config)
+    count = write_jsonl(args.output, _verified(_read_samples(args.input, errors), verifier))
+    ok = "" if not errors else f", skipped {len(errors)} malformed line(s)"
+    print(f"videostar verify: wrote {count} line(s) to {args.output}{ok}", file=sys.stderr)
+    return 1 if errors else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="videostar", description="Video-STaR pipeline tools.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    verify = commands.add_parser(
+        "verify", help="check generated texts against their gold labels (JSONL in, JSONL out)"
+    )
+    verify.add_argument("input", help="JSONL: one {labels, text, duration?, frame_size?} per line")
+    verify.add_argument("output", help="JSONL: the input lines plus ok and verdicts")
+    verify.add_argument("--params", help="params file whose 'verify' section sets the thresholds")
+    verify.set_defaults(func=cmd_verify)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

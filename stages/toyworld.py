@@ -1,0 +1,406 @@
+"""The built-in labeled dataset: seeded clips of one ball, with labels of every type the paper uses.
+
+    from pathlib import Path
+    from stages.toyworld import WorldConfig, CorpusConfig, generate_world, generate_corpus
+    rows = generate_world(WorldConfig(seed=0), Path("data/world"))        # manifest rows
+    corpus = generate_corpus(CorpusConfig(), WorldConfig(), Path("data/corpus"))
+
+A clip is one filled ball in a saturated colour on a near-black background, 8 frames at 32 px,
+moving ~2.6 px per frame (the world a 0.6 M-parameter model learned in the prototype; see
+shared/platform.md). Each video belongs to exactly one task, and each task mirrors one of the
+paper's datasets:
+
+    task       label (name, type)            like
+    direction  direction, category          Kinetics action class
+    blinks     blinks, number               FineDiving score
+    route      route, sequence              FineDiving sub-action sequence
+    timing     visible, temporal_range      STAR temporal grounding
+    colour     answer, sentence             STAR free-text QA
+
+Every video draws its own generator from (seed, split, task, index), so adding videos or tasks
+never changes the existing ones. The pretraining corpus (``generate_corpus``) is the same world
+on a separate seed stream; it teaches captioning and copying a given answer, and never asks a
+target question (``assert_no_target_questions``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import zlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from stages.prompts import rationale_prompt
+from stages.video import write_video
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    name: str
+    description: str  # fills "for the task of {T}" in the question-generation prompt
+    label_name: str
+    label_type: str
+
+
+TASKS: dict[str, TaskSpec] = {
+    spec.name: spec
+    for spec in (
+        TaskSpec("direction", "action recognition", "direction", "category"),
+        TaskSpec("blinks", "counting how many times the ball blinks", "blinks", "number"),
+        TaskSpec("route", "recognizing the ordered sequence of movements", "route", "sequence"),
+        TaskSpec(
+            "timing", "temporal grounding of when the ball is visible", "visible", "temporal_range"
+        ),
+        TaskSpec("colour", "video question answering", "answer", "sentence"),
+    )
+}
+
+DIRECTIONS = ("left", "right", "up", "down")
+# Image coordinates: x grows rightwards, y grows downwards.
+STEP = {"left": (-1.0, 0.0), "right": (1.0, 0.0), "up": (0.0, -1.0), "down": (0.0, 1.0)}
+OPPOSITE = {"left": "right", "right": "left", "up": "down", "down": "up"}
+COLOURS = {
+    "red": (230, 40, 40),
+    "green": (40, 210, 60),
+    "blue": (50, 90, 245),
+    "yellow": (235, 220, 40),
+}
+BACKGROUND = (12, 12, 12)
+MAX_BLINKS = 3
+MIN_VISIBLE = 3
+
+
+@dataclass(frozen=True)
+class WorldConfig:
+    """The labeled world.
+
+    seed: root of every per-video generator.
+    frames, size, fps: clip length, square frame side (px) and frame rate.
+    radius, speed: ball radius (px) and distance moved per frame (px).
+    tasks: which of TASKS to generate; each video belongs to one.
+    train_per_task, test_per_task: videos per task in each split.
+    """
+
+    seed: int = 0
+    frames: int = 8
+    size: int = 32
+    fps: int = 8
+    radius: int = 5
+    speed: float = 2.6
+    tasks: tuple[str, ...] = tuple(TASKS)
+    train_per_task: int = 400
+    test_per_task: int = 60
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.tasks) - set(TASKS))
+        if unknown:
+            raise ValueError(f"unknown tasks {unknown}; known: {sorted(TASKS)}")
+        if self.frames < MIN_VISIBLE + 1:
+            raise ValueError(f"frames must be at least {MIN_VISIBLE + 1} for the timing task")
+        if self.speed * (self.frames - 1) > self.size - 1 - 2 * self.radius:
+            raise ValueError(
+                "the ball cannot travel speed * (frames - 1) px and stay inside the frame"
+            )
+
+
+@dataclass(frozen=True)
+class Scene:
+    """Everything needed to render one clip and derive its labels.
+
+    directions: one direction, or two (first half, second half) for a route.
+    blink_frames: frames where the ball is hidden for one frame.
+    visible: (first, last) frame of the contiguous span where the ball can be seen.
+    start: ball centre (x, y) in px at frame 0.
+    """
+
+    task: str
+    colour: str
+    directions: tuple[str, ...]
+    blink_frames: tuple[int, ...]
+    visible: tuple[int, int]
+    start: tuple[float, float]
+
+
+def offsets(directions: tuple[str, ...], cfg: WorldConfig) -> np.ndarray:
+    """(T, 2) displacement of the ball centre from its start; a route turns at frame T // 2."""
+    turn = cfg.frames // 2 if len(directions) == 2 else cfg.frames
+    position = np.zeros(2)
+    out = [position.copy()]
+    for t in range(1, cfg.frames):
+        position = position + cfg.speed * np.array(
+            STEP[directions[0] if t <= turn else directions[-1]]
+        )
+        out.append(position.copy())
+    return np.stack(out)
+
+
+def centres(scene: Scene, cfg: WorldConfig) -> np.ndarray:
+    """(T, 2) ball centre (x, y) per frame."""
+    return np.asarray(scene.start) + offsets(scene.directions, cfg)
+
+
+def is_shown(scene: Scene, t: int) -> bool:
+    first, last = scene.visible
+    return first <= t <= last and t not in scene.blink_frames
+
+
+def blink_sets(frames: int, count: int) -> list[tuple[int, ...]]:
+    """Sets of ``count`` non-adjacent interior frames: a blink needs a visible frame either side."""
+    return [
+        combo
+        for combo in itertools.combinations(range(1, frames - 1), count)
+        if all(b - a > 1 for a, b in itertools.pairwise(combo))
+    ]
+
+
+def sample_scene(rng: np.random.Generator, task: str, cfg: WorldConfig) -> Scene:
+    """A random scene for ``task`` whose ball stays wholly inside the frame in every frame."""
+    if task not in TASKS:
+        raise ValueError(f"unknown task {task!r}")
+    colour = str(rng.choice(list(COLOURS)))
+    first_direction = str(rng.choice(DIRECTIONS))
+    directions: tuple[str, ...] = (first_direction,)
+    if task == "route":
+        turns = [d for d in DIRECTIONS if d not in (first_direction, OPPOSITE[first_direction])]
+        directions = (first_direction, str(rng.choice(turns)))
+
+    blink_frames: tuple[int, ...] = ()
+    if task == "blinks":
+        options = [
+            sets for count in range(MAX_BLINKS + 1) if (sets := blink_sets(cfg.frames, count))
+        ]
+        sets = options[int(rng.integers(len(options)))]
+        blink_frames = sets[int(rng.integers(len(sets)))]
+
+    visible = (0, cfg.frames - 1)
+    if task == "timing":
+        spans = [
+            (first, last)
+            for first in range(cfg.frames)
+            for last in range(first + MIN_VISIBLE - 1, cfg.frames)
+            if last - first + 1 < cfg.frames
+        ]
+        visible = spans[int(rng.integers(len(spans)))]
+
+    path = offsets(directions, cfg)
+    low = cfg.radius - path.min(axis=0)
+    high = cfg.size - 1 - cfg.radius - path.max(axis=0)
+    start = rng.uniform(low, high)
+    return Scene(
+        task=task,
+        colour=colour,
+        directions=directions,
+        blink_frames=blink_frames,
+        visible=visible,
+        start=(float(start[0]), float(start[1])),
+    )
+
+
+def render(scene: Scene, cfg: WorldConfig) -> np.ndarray:
+    """(T, H, W, 3) uint8 frames: a hard-edged disc of the scene's colour where it is shown."""
+    frames = np.empty((cfg.frames, cfg.size, cfg.size, 3), dtype=np.uint8)
+    frames[:] = BACKGROUND
+    ys, xs = np.mgrid[: cfg.size, : cfg.size]
+    for t, (cx, cy) in enumerate(centres(scene, cfg)):
+        if is_shown(scene, t):
+            frames[t][(xs - cx) ** 2 + (ys - cy) ** 2 <= cfg.radius**2] = COLOURS[scene.colour]
+    return frames
+
+
+def labels_for(scene: Scene, cfg: WorldConfig) -> list[dict[str, Any]]:
+    spec = TASKS[scene.task]
+    label: dict[str, Any] = {"name": spec.label_name, "type": spec.label_type}
+    if scene.task == "direction":
+        label.update(value=scene.directions[0], classes=list(DIRECTIONS))
+    elif scene.task == "blinks":
+        label["value"] = len(scene.blink_frames)
+    elif scene.task == "route":
+        label["value"] = list(scene.directions)
+    elif scene.task == "timing":
+        first, last = scene.visible
+        label["value"] = [round(first / cfg.frames, 3), round((last + 1) / cfg.frames, 3)]
+    else:
+        label["value"] = f"The ball is {scene.colour}."
+    return [label]
+
+
+def caption(scene: Scene) -> str:
+    """A general description: colour and motion only (no blink counts, no time spans)."""
+    return f"the {scene.colour} ball moves {' then '.join(scene.directions)}."
+
+
+def _stream(*parts: int | str) -> np.random.Generator:
+    # crc32 rather than hash(): string hashing is salted per Python process.
+    words = [p if isinstance(p, int) else zlib.crc32(p.encode()) for p in parts]
+    return np.random.default_rng(np.random.SeedSequence(words))
+
+
+def generate_world(cfg: WorldConfig, out_dir: Path) -> list[dict[str, Any]]:
+    """Write out_dir/videos/<id>.mp4 for every (split, task, index) and return the manifest rows."""
+    out_dir = Path(out_dir)
+    rows = []
+    for split, count in (("train", cfg.train_per_task), ("test", cfg.test_per_task)):
+        for task in cfg.tasks:
+            for index in range(count):
+                scene = sample_scene(_stream("world", cfg.seed, split, task, index), task, cfg)
+                video_id = f"toy-{split}-{task}-{index:04d}"
+                video = f"videos/{video_id}.mp4"
+                write_video(out_dir / video, render(scene, cfg), cfg.fps)
+                rows.append(
+                    {
+                        "id": video_id,
+                        "video": video,
+                        "split": split,
+                        "task": task,
+                        "duration": cfg.frames / cfg.fps,
+                        "frame_size": [cfg.size, cfg.size],
+                        "labels": labels_for(scene, cfg),
+                    }
+                )
+    return sorted(rows, key=lambda row: row["id"])
+
+
+# ---- Pretraining corpus -------------------------------------------------------------------------
+
+CAPTION_PROMPTS = (
+    "Describe the video.",
+    "What is happening in this video?",
+    "Describe what you see.",
+    "Give a short description of the clip.",
+    "What do you see in the video?",
+    "Summarize the video in one sentence.",
+    "Tell me what happens in the video.",
+    "Caption this video.",
+)
+# Random hint questions are built from these; none of them can form a target question.
+# fmt: off
+FILLER_WORDS = (
+    "tell", "me", "about", "this", "the", "thing", "please", "now", "here", "some", "quick",
+    "simple", "question", "say", "give", "an", "for", "it", "is", "what", "so", "do", "you",
+    "think", "of", "we", "need", "one", "more", "check", "again", "clip", "scene", "shown", "in",
+    "a", "short", "note", "fact", "guess", "can", "state", "your", "best", "then", "true", "ball",
+    "video", "object", "does",
+)
+# fmt: on
+HINT_KEYS = ("answer", "result", "value", "final answer", "output", "reply", "key", "note")
+HINT_WORDS = ("yes", "no", "big", "small", "fast", "slow", "ball", "circle")
+HINT_TOKENS = tuple(str(d) for d in range(10)) + DIRECTIONS + tuple(COLOURS) + HINT_WORDS
+
+# Phrases that ask one of the target tasks' questions; a corpus prompt must contain none of them.
+TARGET_CUES = re.compile(
+    r"\b(which way|direction|where|how many|times|blink\w*|when|visib\w*|appear\w*|disappear\w*"
+    r"|route|path|order|sequence|colou?r\w*|what kind)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class CorpusConfig:
+    """The pretraining corpus: general abilities, never the target tasks' question-label pairs.
+
+    seed: root of the corpus stream (kept apart from the world's stream by a tag as well).
+    clips, test_clips: training clips, and held-out clips for general-ability evaluation.
+    captions: caption examples per clip, each with a different prompt.
+    hints: "restate the given answer" examples per clip with a single-token answer.
+    span_hints: the same with a multi-token answer (a number span or a two-item list).
+    """
+
+    seed: int = 1
+    clips: int = 6000
+    test_clips: int = 300
+    captions: int = 2
+    hints: int = 2
+    span_hints: int = 1
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.captions <= len(CAPTION_PROMPTS):
+            raise ValueError(f"captions must be in [0, {len(CAPTION_PROMPTS)}]")
+
+
+def _random_question(rng: np.random.Generator) -> str:
+    words = [str(w) for w in rng.choice(FILLER_WORDS, size=int(rng.integers(3, 9)))]
+    return " ".join(words).capitalize() + "?"
+
+
+def _span_answer(rng: np.random.Generator) -> str:
+    """A multi-token answer in one of the shapes gold labels take when rendered as hints."""
+    shape = int(rng.integers(4))
+    if shape < 2:
+        a, b = sorted(round(float(x), int(rng.integers(1, 4))) for x in rng.uniform(0, 1, size=2))
+        return f"from {a} to {b}" if shape == 0 else f"{a}, {b}"
+    pool = DIRECTIONS if shape == 2 else HINT_TOKENS
+    first, second = (str(x) for x in rng.choice(pool, size=2, replace=False))
+    return f"{first}, {second}"
+
+
+def corpus_examples(
+    scene: Scene, rng: np.random.Generator, cfg: CorpusConfig
+) -> list[dict[str, str]]:
+    """Captions under varied prompts, and hints to copy in the paper's rationalization format.
+
+    A hint's answer is random, not a label of the clip: the model learns to restate what it is
+    given (which rationalization relies on) without seeing any target question answered.
+    """
+    text = caption(scene)
+    examples = [
+        {"kind": "caption", "prompt": str(prompt), "response": text}
+        for prompt in rng.choice(CAPTION_PROMPTS, size=cfg.captions, replace=False)
+    ]
+    answers = [("hint", str(rng.choice(HINT_TOKENS))) for _ in range(cfg.hints)]
+    answers += [("span_hint", _span_answer(rng)) for _ in range(cfg.span_hints)]
+    for kind, answer in answers:
+        hint = f"{rng.choice(HINT_KEYS)}: {answer}"
+        examples.append(
+            {
+                "kind": kind,
+                "prompt": rationale_prompt(_random_question(rng), hint),
+                "response": f"{text[:-1]} so the answer is {answer}.",
+            }
+        )
+    return examples
+
+
+def generate_corpus(
+    corpus_cfg: CorpusConfig, world_cfg: WorldConfig, out_dir: Path
+) -> list[dict[str, Any]]:
+    """Write out_dir/videos/<clip>.mp4 and return example rows, several per clip, sorted by id.
+
+    Clips cover every task's kind of scene (routes, blinks, partly visible balls), so the vision
+    side sees the whole world even though no target question is asked.
+    """
+    out_dir = Path(out_dir)
+    rows = []
+    for split, count in (("train", corpus_cfg.clips), ("test", corpus_cfg.test_clips)):
+        for index in range(count):
+            rng = _stream("corpus", corpus_cfg.seed, split, index)
+            task = str(rng.choice(world_cfg.tasks))
+            scene = sample_scene(rng, task, world_cfg)
+            clip_id = f"corpus-{split}-{index:05d}"
+            video = f"videos/{clip_id}.mp4"
+            write_video(out_dir / video, render(scene, world_cfg), world_cfg.fps)
+            for number, example in enumerate(corpus_examples(scene, rng, corpus_cfg)):
+                rows.append(
+                    {"id": f"{clip_id}-{number:02d}", "video": video, "split": split, **example}
+                )
+    return sorted(rows, key=lambda row: row["id"])
+
+
+def target_question_leaks(rows: Iterable[dict[str, Any]]) -> list[str]:
+    """One line per row whose prompt asks a target task's question, naming the phrase."""
+    return [
+        f"{row['id']}: {match.group(0)!r} in {row['prompt']!r}"
+        for row in rows
+        if (match := TARGET_CUES.search(row["prompt"]))
+    ]
+
+
+def assert_no_target_questions(rows: Iterable[dict[str, Any]]) -> None:
+    """Raise AssertionError naming the first leaks if any prompt asks a target question."""
+    leaks = target_question_leaks(rows)
+    if leaks:
+        raise AssertionError(f"{len(leaks)} corpus rows ask a target question, e.g. {leaks[:3]}")

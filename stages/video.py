@@ -1,0 +1,201 @@
+"""Video I/O: deterministic mp4 writing, probing and uniform frame sampling.
+
+    from stages.video import write_video, probe, read_frames
+    write_video("clip.mp4", frames, fps=8)      # (T, H, W, 3) uint8
+    info = probe("clip.mp4")                     # VideoInfo(num_frames=8, fps=8.0, ...)
+    clip = read_frames("clip.mp4", 8)            # (8, H, W, 3) uint8, uniformly sampled
+
+Decoding uses decord when it imports (x86-64 wheels only) and PyAV otherwise, or when decord
+cannot open a file; both backends give identical frames for the clips written here. Every
+failure is a ``VideoError`` whose message starts with the reason ("missing file", "empty file",
+"cannot decode", "no frames") so callers can write it into a rejects file.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+try:
+    import decord
+except ImportError:  # no ARM wheels: PyAV does the work instead
+    decord = None
+
+# libx264 at qp 0 in 4:4:4 is lossless in YUV: the toy world's 5 px balls on 32 px frames keep
+# their colour to within a level or two, where 4:2:0 smears chroma across the ball's edge.
+X264_PIX_FMT = "yuv444p"
+X264_OPTIONS = {"qp": "0"}
+# mpeg4 only takes 4:2:0; the finest quantiser keeps colours recognisable (max error ~12 levels).
+MPEG4_PIX_FMT = "yuv420p"
+MPEG4_OPTIONS = {"qmin": "1", "qmax": "1"}
+
+
+class VideoError(Exception):
+    """A video cannot be used; the message starts with the reason."""
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    num_frames: int
+    fps: float
+    duration: float
+    width: int
+    height: int
+
+
+def default_codec() -> str:
+    return "libx264" if "libx264" in av.codecs_available else "mpeg4"
+
+
+def write_video(path: str | Path, frames: np.ndarray, fps: int, codec: str | None = None) -> None:
+    """Encode (T, H, W, 3) uint8 frames as mp4; the same frames always give the same bytes.
+
+    ``codec`` defaults to libx264, or mpeg4 where this FFmpeg build lacks it. The file is
+    written next to ``path`` and renamed, so an interrupted run never leaves a half file.
+    """
+    frames = np.asarray(frames)
+    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8 or len(frames) == 0:
+        raise ValueError(
+            f"frames must be a non-empty (T, H, W, 3) uint8 array, got {frames.shape} {frames.dtype}"
+        )
+    height, width = frames.shape[1:3]
+    if height % 2 or width % 2:
+        raise ValueError(f"frame size must be even for the encoder, got {width}x{height}")
+    codec = codec or default_codec()
+    pix_fmt, options = (
+        (X264_PIX_FMT, X264_OPTIONS) if codec == "libx264" else (MPEG4_PIX_FMT, MPEG4_OPTIONS)
+    )
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        # format="mp4" because the temp name has no .mp4 suffix; the mov muxer writes no
+        # creation time unless asked, and one encoder thread makes x264's output reproducible.
+        with av.open(tmp, "w", format="mp4") as container:
+            stream = container.add_stream(codec, rate=Fraction(fps))
+            stream.width, stream.height, stream.pix_fmt = width, height, pix_fmt
+            stream.options = dict(options)
+            stream.thread_count = 1
+            for index, array in enumerate(frames):
+                frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(array), format="rgb24")
+                frame.pts = index
+                container.mux(stream.encode(frame))
+            container.mux(stream.encode())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _check_file(path: str | Path) -> Path:
+    path = Path(path)
+    if not path.is_file():
+        raise VideoError(f"missing file: {path}")
+    if path.stat().st_size == 0:
+        raise VideoError(f"empty file: {path}")
+    return path
+
+
+def probe(path: str | Path) -> VideoInfo:
+    """Frame count, frame rate, duration (s) and size of the first video stream."""
+    path = _check_file(path)
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                raise VideoError(f"cannot decode: no video stream in {path}")
+            stream = container.streams.video[0]
+            fps = float(stream.average_rate or stream.guessed_rate or 0)
+            num_frames = stream.frames
+            if num_frames <= 0:  # some containers do not store a count: decode to find it
+                num_frames = sum(1 for _ in container.decode(stream))
+            width, height = stream.codec_context.width, stream.codec_context.height
+            if stream.duration is not None and stream.time_base is not None:
+                duration = float(stream.duration * stream.time_base)
+            else:
+                duration = num_frames / fps if fps else 0.0
+    except av.FFmpegError as e:
+        raise VideoError(f"cannot decode: {path}: {e}") from e
+    if num_frames <= 0:
+        raise VideoError(f"no frames: {path}")
+    return VideoInfo(num_frames=num_frames, fps=fps, duration=duration, width=width, height=height)
+
+
+def sample_indices(total: int, num: int) -> list[int]:
+    """``num`` frame indices spread uniformly over ``total`` frames, first and last included.
+
+    Same rule as Video-LLaVA's loader (linspace over [0, total - 1], truncated); when the clip
+    has fewer frames than asked for, frames repeat.
+    """
+    if total <= 0:
+        raise ValueError(f"total must be positive, got {total}")
+    if num <= 0:
+        raise ValueError(f"num must be positive, got {num}")
+    return [int(i) for i in np.linspace(0, total - 1, num)]
+
+
+def read_frames_decord(path: str | Path, num_frames: int) -> np.ndarray:
+    """Uniformly sampled frames via decord (RuntimeError when decord is not installed)."""
+    if decord is None:
+        raise RuntimeError("decord is not installed")
+    path = _check_file(path)
+    try:
+        reader = decord.VideoReader(str(path), num_threads=1)
+        if len(reader) == 0:
+            raise VideoError(f"no frames: {path}")
+        return reader.get_batch(sample_indices(len(reader), num_frames)).asnumpy()
+    # decord reports unreadable files as a bare RuntimeError
+    except (decord.DECORDError, RuntimeError) as e:
+        raise VideoError(f"cannot decode: {path}: {e}") from e
+
+
+def _pyav_pick(path: Path, wanted: list[int]) -> tuple[dict[int, np.ndarray], int]:
+    """Decode up to frame max(wanted); return the wanted frames and how many frames decoded."""
+    picked: dict[int, np.ndarray] = {}
+    decoded = 0
+    with av.open(str(path)) as container:
+        for index, frame in enumerate(container.decode(video=0)):
+            decoded = index + 1
+            if index in wanted:
+                picked[index] = frame.to_ndarray(format="rgb24")
+            if index >= wanted[-1]:
+                break
+    return picked, decoded
+
+
+def read_frames_pyav(path: str | Path, num_frames: int) -> np.ndarray:
+    """Uniformly sampled frames via PyAV; decodes sequentially up to the last frame needed."""
+    info = probe(path)
+    path = Path(path)
+    try:
+        wanted = sample_indices(info.num_frames, num_frames)
+        picked, decoded = _pyav_pick(path, wanted)
+        if decoded <= wanted[-1]:  # the stored frame count overstated what decodes
+            if decoded == 0:
+                raise VideoError(f"no frames: {path}")
+            wanted = sample_indices(decoded, num_frames)
+            picked, _ = _pyav_pick(path, wanted)
+    except av.FFmpegError as e:
+        raise VideoError(f"cannot decode: {path}: {e}") from e
+    return np.stack([picked[i] for i in wanted])
+
+
+def read_frames(path: str | Path, num_frames: int) -> np.ndarray:
+    """(num_frames, H, W, 3) uint8, uniformly sampled; decord first, PyAV as the fallback."""
+    _check_file(path)
+    if decord is None:
+        return read_frames_pyav(path, num_frames)
+    try:
+        return read_frames_decord(path, num_frames)
+    except VideoError as decord_error:
+        try:
+            return read_frames_pyav(path, num_frames)
+        except VideoError as pyav_error:
+            raise VideoError(f"{pyav_error} (decord: {decord_error})") from pyav_error

@@ -1,0 +1,5 @@
+import os
+
+# Everything runs offline: a test must never reach a model hub.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")

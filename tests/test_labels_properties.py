@@ -1,0 +1,294 @@
+"""Property tests of the verifier's never-raise contract (stages/labels.py).
+
+    .venv/bin/python -m pytest tests/test_labels_properties.py -q
+
+Whatever the generated text (arbitrary unicode, empty, 1 MB, "NaN", reversed spans, degenerate
+boxes) verification returns one Verdict per label, with a bool ``ok`` and strict-JSON fields.
+A hashing fake embedder stands in for the sentence model so that hundreds of examples run fast.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+
+import numpy as np
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from stages.labels import (
+    MAX_SENTENCES,
+    Verifier,
+    render_answer,
+    render_hint,
+    validate_label,
+)
+from stages.records import dumps
+
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def hashing_embedder(strings: list[str]) -> np.ndarray:
+    """Deterministic unit vectors: equal strings get equal vectors, others are near-orthogonal."""
+    rows = []
+    for s in strings:
+        seed = int.from_bytes(
+            hashlib.blake2b(s.encode("utf-8", "surrogatepass")).digest()[:8], "little"
+        )
+        v = np.random.default_rng(seed).standard_normal(16)
+        rows.append(v / np.linalg.norm(v))
+    return np.array(rows)
+
+
+VERIFIER = Verifier(embedder=hashing_embedder)
+
+# ------------------------------------------------------------------------------------ strategies
+
+fraction = st.floats(min_value=0.0, max_value=1.0, allow_nan=False)
+wordy = st.text(min_size=1, max_size=30).filter(lambda s: any(c.isalnum() for c in s))
+# Labels with punctuation around and inside their words.
+punctuated = st.builds(
+    lambda pre, word, post: f"{pre}{word}{post}",
+    st.sampled_from(["", "(", "'", "-", "«"]),
+    st.from_regex(r"[A-Za-z][a-z0-9]{0,8}( [a-z]{1,8}){0,3}", fullmatch=True),
+    st.sampled_from(["", ")", "!", ".", "?", " (in game)", "'s"]),
+)
+
+
+@st.composite
+def spans(draw) -> list[float]:
+    a, b = draw(fraction), draw(fraction)
+    if a == b:
+        b = 1.0 if a < 1.0 else 0.0
+    return sorted([a, b])
+
+
+@st.composite
+def boxes(draw) -> list[float]:
+    x1, x2 = draw(spans())
+    y1, y2 = draw(spans())
+    # a gold box whose area underflows to 0 is invalid (validate_label rejects it)
+    assume((x2 - x1) * (y2 - y1) > 0)
+    return [x1, y1, x2, y2]
+
+
+def _named(kind: str, value: st.SearchStrategy) -> st.SearchStrategy:
+    name = st.one_of(st.none(), wordy, st.sampled_from(["final_score", "answer", "difficulty"]))
+    return st.builds(
+        lambda v, n: {"type": kind, "value": v, **({"name": n} if n else {})}, value, name
+    )
+
+
+labels_strategy = st.one_of(
+    _named("category", st.one_of(wordy, punctuated)),
+    st.builds(
+        lambda v, classes: {"type": "category", "value": v, "classes": classes},
+        punctuated,
+        st.lists(punctuated, max_size=5),
+    ),
+    _named("sentence", st.one_of(wordy, st.lists(wordy, min_size=1, max_size=3))),
+    _named("sequence", st.lists(wordy, min_size=1, max_size=4)),
+    _named("temporal_range", spans()),
+    _named("bbox", boxes()),
+    _named("number", st.floats(allow_nan=False, allow_infinity=False)),
+    _named("timestamp", fraction),
+)
+
+# Fragments that steer texts into the parsers' corners.
+fragments = st.one_of(
+    st.text(max_size=20),
+    st.sampled_from(
+        [
+            "nan",
+            "NaN",
+            "inf",
+            "-inf",
+            "Infinity",
+            "1e999",
+            "9" * 400,
+            "0.",
+            ".5",
+            "-",
+            "+",
+            "1,234.5",
+            "1,2345",
+            "−3",
+            "two",
+            "twenty",
+            "answer is",
+            "Answer:",
+            "score of",
+            " = ",
+            "final score:",
+            "from",
+            "to",
+            "between",
+            "and",
+            "then",
+            ", then",
+            ";",
+            ". ",
+            "\n",
+            "[",
+            "]",
+            "(",
+            ")",
+            ", ",
+            "s",
+            " seconds",
+            "00:",
+            ":03",
+            "1:02:03.5",
+            "[0.1, 0.2, 0.1, 0.6]",
+            "[1e9, 2, 3, 4]",
+            "(0.9, 0.1)",
+            "from 0.8 to 0.2",
+            "between 5s and 1s",
+            "00:04 to 00:02",
+            "\u0000",
+            "\ud7ff",
+            "🙂",
+            "İ",
+            "ß",
+        ]
+    ),
+    st.floats().map(str),
+    st.integers(min_value=-(10**30), max_value=10**30).map(str),
+)
+texts = st.one_of(st.text(), st.lists(fragments, max_size=30).map("".join))
+durations = st.one_of(st.none(), st.floats(), st.integers(min_value=-5, max_value=10**6))
+frame_sizes = st.one_of(
+    st.none(),
+    st.tuples(st.floats(), st.floats()),
+    st.tuples(st.integers(-10, 4000), st.integers(-10, 4000)),
+)
+
+
+def _check_verdicts(verdicts, labels) -> None:
+    assert len(verdicts) == len(labels)
+    for verdict, label in zip(verdicts, labels, strict=True):
+        assert type(verdict.ok) is bool
+        assert verdict.type == label["type"]
+        assert verdict.score is None or math.isfinite(verdict.score)
+        assert not (verdict.ok and verdict.score is None)
+        dumps(verdict.to_dict())  # raises on NaN/inf or anything not JSON
+
+
+# ------------------------------------------------------------------------------------ properties
+
+
+@SETTINGS
+@given(labels=st.lists(labels_strategy, min_size=1, max_size=4))
+def test_generated_labels_are_valid(labels):
+    for label in labels:
+        validate_label(label)
+
+
+@SETTINGS
+@given(
+    text=texts,
+    labels=st.lists(labels_strategy, min_size=1, max_size=4),
+    duration=durations,
+    frame_size=frame_sizes,
+)
+def test_never_raises_one_verdict_per_label(text, labels, duration, frame_size):
+    _check_verdicts(VERIFIER.verify(text, labels, duration, frame_size), labels)
+
+
+@SETTINGS
+@given(
+    items=st.lists(st.tuples(texts, st.lists(labels_strategy, min_size=1, max_size=3)), max_size=5)
+)
+def test_verify_many_matches_verify(items):
+    batched = VERIFIER.verify_many([(t, labels, 10.0, (320, 240)) for t, labels in items])
+    for (text, labels), verdicts in zip(items, batched, strict=True):
+        assert verdicts == VERIFIER.verify(text, labels, 10.0, (320, 240))
+
+
+@SETTINGS
+@given(
+    gold=spans(),
+    form=st.sampled_from(["from {b} to {a}", "between {b} and {a}", "[{b}, {a}]", "({b}, {a})"]),
+)
+def test_reversed_span_of_the_gold_passes(gold, form):
+    a, b = (np.format_float_positional(x, trim="-") for x in gold)
+    label = {"type": "temporal_range", "value": gold}
+    (verdict,) = VERIFIER.verify(f"It happens {form.format(a=a, b=b)}.", [label])
+    assert verdict.ok and verdict.parsed == gold
+
+
+@SETTINGS
+@given(gold=boxes(), x=fraction, y1=fraction, y2=fraction)
+def test_degenerate_box_never_passes(gold, x, y1, y2):
+    x, y1, y2 = (np.format_float_positional(v, trim="-") for v in (x, y1, y2))
+    (verdict,) = VERIFIER.verify(f"[{x}, {y1}, {x}, {y2}]", [{"type": "bbox", "value": gold}])
+    assert not verdict.ok and verdict.score == 0.0
+
+
+@SETTINGS
+@given(
+    labels=st.lists(labels_strategy, min_size=1, max_size=4),
+    render=st.sampled_from([render_hint, render_answer]),
+)
+def test_rendered_labels_never_raise(labels, render):
+    _check_verdicts(VERIFIER.verify(render(labels), labels), labels)
+
+
+@SETTINGS
+@given(
+    label=st.one_of(
+        _named("number", st.floats(allow_nan=False, allow_infinity=False)),
+        _named("temporal_range", spans()),
+        _named("bbox", boxes()),
+        _named("timestamp", fraction),
+        _named("category", punctuated),
+    ),
+    render=st.sampled_from([render_hint, render_answer]),
+)
+def test_round_trip_without_embeddings(label, render):
+    (verdict,) = VERIFIER.verify(render([label]), [label])
+    assert verdict.ok, (render([label]), verdict)
+
+
+def test_very_long_text():
+    chunk = "The ball moves left, then up; from 2.5s to 4s. [32, 48, 160, 144] score = 65.6 🙂 "
+    text = chunk * (1_000_000 // len(chunk))
+    embedded: list[int] = []
+
+    def counting(strings: list[str]) -> np.ndarray:
+        embedded.append(len(strings))
+        return hashing_embedder(strings)
+
+    labels = [
+        {"type": "category", "value": "left"},
+        {"type": "sentence", "value": "the ball moves"},
+        {"type": "sequence", "value": ["left", "up"]},
+        {"type": "temporal_range", "value": [0.25, 0.4]},
+        {"type": "bbox", "value": [0.1, 0.2, 0.5, 0.6]},
+        {"type": "number", "value": 65.6},
+        {"type": "timestamp", "value": 0.4},  # reads the last number, 65.6: fails, must not raise
+    ]
+    verdicts = Verifier(embedder=counting).verify(text, labels, 10.0, (320, 240))
+    _check_verdicts(verdicts, labels)
+    assert [v.ok for v in verdicts][3:6] == [True, True, True]  # span, box, score
+    # the text is cut to its last sentences before embedding
+    assert embedded and embedded[0] <= 2 * MAX_SENTENCES + 4
+
+
+def test_empty_text():
+    labels = [
+        {"type": t, "value": v}
+        for t, v in [
+            ("category", "left"),
+            ("sentence", "a"),
+            ("sequence", ["a"]),
+            ("temporal_range", [0, 1]),
+            ("bbox", [0, 0, 1, 1]),
+            ("number", 0),
+            ("timestamp", 0),
+        ]
+    ]
+    verdicts = VERIFIER.verify("", labels, 10.0, (320, 240))
+    _check_verdicts(verdicts, labels)
+    assert not any(v.ok for v in verdicts)
+    assert all(v.parsed is None and v.score is None for v in verdicts)

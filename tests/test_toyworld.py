@@ -1,0 +1,230 @@
+"""Fast tests of stages.toyworld: determinism, label validity per task, corpus without leakage."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from stages.records import check_manifest_row
+from stages.toyworld import (
+    CAPTION_PROMPTS,
+    COLOURS,
+    DIRECTIONS,
+    MIN_VISIBLE,
+    OPPOSITE,
+    TASKS,
+    CorpusConfig,
+    WorldConfig,
+    assert_no_target_questions,
+    caption,
+    centres,
+    corpus_examples,
+    generate_corpus,
+    generate_world,
+    is_shown,
+    labels_for,
+    render,
+    sample_scene,
+    target_question_leaks,
+)
+from stages.video import read_frames, write_video
+
+SMALL = WorldConfig(seed=3, train_per_task=3, test_per_task=2)
+
+
+def scenes(task: str, count: int = 150, cfg: WorldConfig = SMALL):
+    rng = np.random.default_rng(7)
+    return [sample_scene(rng, task, cfg) for _ in range(count)]
+
+
+def video_bytes(root: Path, rows: list[dict]) -> dict[str, bytes]:
+    return {row["id"]: (root / row["video"]).read_bytes() for row in rows}
+
+
+def test_generate_world_is_deterministic(tmp_path: Path) -> None:
+    rows_a = generate_world(SMALL, tmp_path / "a")
+    rows_b = generate_world(SMALL, tmp_path / "b")
+    assert rows_a == rows_b
+    assert video_bytes(tmp_path / "a", rows_a) == video_bytes(tmp_path / "b", rows_b)
+    assert len(rows_a) == len(TASKS) * 5
+    assert [row["id"] for row in rows_a] == sorted(row["id"] for row in rows_a)
+    assert "toy-train-direction-0002" in {row["id"] for row in rows_a}
+    for row in rows_a:
+        check_manifest_row(row)
+        assert row["video"] == f"videos/{row['id']}.mp4"
+        assert row["duration"] == 1.0 and row["frame_size"] == [32, 32]
+        assert [label["type"] for label in row["labels"]] == [TASKS[row["task"]].label_type]
+
+
+def test_adding_videos_or_tasks_keeps_existing_ones(tmp_path: Path) -> None:
+    base = generate_world(
+        WorldConfig(seed=3, tasks=("direction",), train_per_task=2, test_per_task=1), tmp_path / "a"
+    )
+    grown = generate_world(WorldConfig(seed=3, train_per_task=2, test_per_task=4), tmp_path / "b")
+    grown_by_id = {row["id"]: row for row in grown}
+    assert all(grown_by_id[row["id"]] == row for row in base)
+    old, new = video_bytes(tmp_path / "a", base), video_bytes(tmp_path / "b", grown)
+    assert all(new[key] == value for key, value in old.items())
+
+
+def test_another_seed_gives_other_videos(tmp_path: Path) -> None:
+    def route_videos(seed: int, root: Path) -> list[bytes]:
+        cfg = WorldConfig(seed=seed, tasks=("route",), train_per_task=3, test_per_task=0)
+        return list(video_bytes(root, generate_world(cfg, root)).values())
+
+    assert route_videos(3, tmp_path / "a") != route_videos(4, tmp_path / "b")
+
+
+@pytest.mark.parametrize("task", list(TASKS))
+def test_ball_stays_inside_and_shows_exactly_when_visible(task: str) -> None:
+    cfg = SMALL
+    for scene in scenes(task):
+        xy = centres(scene, cfg)
+        assert (xy - cfg.radius >= 0).all() and (xy + cfg.radius <= cfg.size - 1).all()
+        frames = render(scene, cfg)
+        assert frames.shape == (cfg.frames, cfg.size, cfg.size, 3) and frames.dtype == np.uint8
+        lit = (frames.max(axis=-1) > 100).sum(axis=(1, 2))
+        for t in range(cfg.frames):
+            assert (lit[t] > 50) == is_shown(scene, t)
+        assert caption(scene) == f"the {scene.colour} ball moves {' then '.join(scene.directions)}."
+
+
+def test_direction_labels() -> None:
+    values = set()
+    for scene in scenes("direction"):
+        (label,) = labels_for(scene, SMALL)
+        assert label == {
+            "name": "direction",
+            "type": "category",
+            "value": scene.directions[0],
+            "classes": list(DIRECTIONS),
+        }
+        values.add(label["value"])
+    assert values == set(DIRECTIONS)
+
+
+def test_blink_labels() -> None:
+    counts = set()
+    for scene in scenes("blinks"):
+        (label,) = labels_for(scene, SMALL)
+        assert label["name"] == "blinks" and label["type"] == "number"
+        assert label["value"] == len(scene.blink_frames)
+        assert all(0 < b < SMALL.frames - 1 for b in scene.blink_frames)
+        assert all(b - a > 1 for a, b in itertools.pairwise(scene.blink_frames))
+        counts.add(label["value"])
+    assert counts == {0, 1, 2, 3}
+
+
+def test_route_labels() -> None:
+    for scene in scenes("route"):
+        (label,) = labels_for(scene, SMALL)
+        first, second = label["value"]
+        assert label["type"] == "sequence" and label["value"] == list(scene.directions)
+        assert first != second and OPPOSITE[first] != second
+        assert caption(scene).endswith(f"moves {first} then {second}.")
+
+
+def test_timing_labels() -> None:
+    spans = set()
+    for scene in scenes("timing"):
+        (label,) = labels_for(scene, SMALL)
+        start, end = label["value"]
+        assert label["name"] == "visible" and label["type"] == "temporal_range"
+        assert 0 <= start < end <= 1
+        first, last = scene.visible
+        assert MIN_VISIBLE <= last - first + 1 < SMALL.frames
+        assert (start, end) == (round(first / 8, 3), round((last + 1) / 8, 3))
+        spans.add((start, end))
+    assert len(spans) > 10
+
+
+def test_colour_labels() -> None:
+    for scene in scenes("colour", 20):
+        assert labels_for(scene, SMALL) == [
+            {"name": "answer", "type": "sentence", "value": f"The ball is {scene.colour}."}
+        ]
+
+
+@pytest.mark.parametrize("codec", ["libx264", "mpeg4"])
+def test_decoded_ball_colour_is_recognisable(tmp_path: Path, codec: str) -> None:
+    rng = np.random.default_rng(0)
+    seen = set()
+    for index in range(12):
+        scene = sample_scene(rng, "colour", SMALL)
+        path = tmp_path / f"{index}.mp4"
+        write_video(path, render(scene, SMALL), SMALL.fps, codec=codec)
+        decoded = read_frames(path, SMALL.frames)
+        for t, (cx, cy) in enumerate(centres(scene, SMALL)):
+            pixel = decoded[t, round(cy), round(cx)].astype(int)
+            nearest = min(COLOURS, key=lambda name: np.abs(pixel - COLOURS[name]).sum())
+            assert nearest == scene.colour
+            assert np.abs(pixel - COLOURS[scene.colour]).max() <= 16
+        seen.add(scene.colour)
+    assert seen == set(COLOURS)
+
+
+def test_world_config_rejects_impossible_worlds() -> None:
+    with pytest.raises(ValueError, match="unknown tasks"):
+        WorldConfig(tasks=("direction", "shape"))
+    with pytest.raises(ValueError, match="inside the frame"):
+        WorldConfig(speed=5.0)
+
+
+CORPUS = CorpusConfig(seed=1, clips=12, test_clips=3)
+
+
+def test_generate_corpus_is_deterministic_and_shaped(tmp_path: Path) -> None:
+    rows_a = generate_corpus(CORPUS, SMALL, tmp_path / "a")
+    rows_b = generate_corpus(CORPUS, SMALL, tmp_path / "b")
+    assert rows_a == rows_b
+    assert video_bytes(tmp_path / "a", rows_a) == video_bytes(tmp_path / "b", rows_b)
+    per_clip = CORPUS.captions + CORPUS.hints + CORPUS.span_hints
+    assert len(rows_a) == 15 * per_clip
+    assert sum(row["split"] == "test" for row in rows_a) == 3 * per_clip
+    assert {row["kind"] for row in rows_a} == {"caption", "hint", "span_hint"}
+    assert [row["id"] for row in rows_a] == sorted(row["id"] for row in rows_a)
+    assert_no_target_questions(rows_a)
+
+
+def test_corpus_examples_restate_the_hint() -> None:
+    rng = np.random.default_rng(5)
+    questions, caption_prompts = set(), set()
+    for scene in scenes("route", 60) + scenes("blinks", 60):
+        examples = corpus_examples(scene, rng, CorpusConfig())
+        for example in examples:
+            if example["kind"] == "caption":
+                assert example["response"] == caption(scene)
+                caption_prompts.add(example["prompt"])
+                continue
+            question, hint, suffix = example["prompt"].split("\n")
+            assert question.startswith("Question: ") and question.endswith("?")
+            assert 3 <= len(question.removeprefix("Question: ").split()) <= 8
+            assert hint.startswith("Answer: ") and suffix.startswith("Can you explain")
+            answer = hint.removeprefix("Answer: ").split(": ", 1)[1].removesuffix(".")
+            assert example["response"] == f"{caption(scene)[:-1]} so the answer is {answer}."
+            if example["kind"] == "span_hint":
+                assert " to " in answer or ", " in answer
+            questions.add(question)
+    assert len(questions) > 200, "hint questions must be varied to transfer"
+    assert caption_prompts == set(CAPTION_PROMPTS)
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "Which way does the ball move?",
+        "How many times does the ball blink?",
+        "When is the ball visible?",
+        "What colour is the ball?",
+        "What color is the ball?",
+        "Question: In what order does the ball move?\nAnswer: route: left, up.\nCan you explain?",
+    ],
+)
+def test_leak_check_catches_target_questions(prompt: str) -> None:
+    rows = [{"id": "x", "prompt": prompt, "response": "the red ball moves left."}]
+    assert target_question_leaks(rows)
+    with pytest.raises(AssertionError, match="target question"):
+        assert_no_target_questions(rows)
