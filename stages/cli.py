@@ -1,6 +1,7 @@
 """The ``videostar`` console script.
 
     videostar verify IN.jsonl OUT.jsonl [--params params.yaml]
+    videostar params [OVERRIDE ...]     # compose conf/config.yaml into params.yaml (for dvc repro)
 
 ``verify`` reads one sample per line, ``{"labels": [{"type", "value", "name"?}, ...], "text": str,
 "duration"?: seconds, "frame_size"?: [width, height]}``, and writes each line back, in order, with
@@ -136,6 +137,14 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 1 if errors else 0
 
 
+def cmd_params(args: argparse.Namespace) -> int:
+    from stages.compose import compose_params
+
+    out = compose_params(".", args.overrides)
+    print(f"videostar params: wrote {out}", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="videostar", description="Video-STaR pipeline tools.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -146,6 +155,11 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("output", help="JSONL: the input lines plus ok and verdicts")
     verify.add_argument("--params", help="params file whose 'verify' section sets the thresholds")
     verify.set_defaults(func=cmd_verify)
+    params = commands.add_parser(
+        "params", help="compose conf/config.yaml (+ Hydra overrides) into params.yaml"
+    )
+    params.add_argument("overrides", nargs="*", help="e.g. iter=5 world.train_per_task=50")
+    params.set_defaults(func=cmd_params)
     return parser
 
 

@@ -22,7 +22,8 @@ read (raw seconds, raw pixels) or None. Malformed *gold* labels are a data bug a
 
 ``Verdict.score`` per type (None when nothing usable was parsed):
 category: min over label words of the best rapidfuzz ratio (0-100); sentence and sequence: min over
-gold of the best cosine; temporal_range and bbox: IoU; number: relative error (absolute when the gold
+gold of the best cosine (sequence in "words" mode: min over item words of the best rapidfuzz ratio
+at or after the previous item, 0-100); temporal_range and bbox: IoU; number: relative error (absolute when the gold
 is 0); timestamp: absolute error (fraction of the clip).
 
 Threshold comparisons allow 1e-9 of float slack so that decimal edges behave as written (an IoU of
@@ -100,14 +101,36 @@ class SentenceConfig:
             raise ValueError(f"sentence.batch_size must be >= 1, got {self.batch_size}")
 
 
+SEQUENCE_MATCHES: tuple[str, ...] = ("embedding", "words")
+
+
 @dataclass(frozen=True)
 class SequenceConfig:
-    """threshold: cosine each gold item needs with its best-matching step of the text (paper 0.25)."""
+    """threshold: cosine each gold item needs with its best-matching step of the text (paper 0.25);
+    used by the "embedding" mode only.
+    match: "embedding" (paper): each gold item is matched to the step (sentence or "then"-clause) of
+    the text with the highest MiniLM cosine, and the matched steps must be non-decreasing.
+    "words": each gold item is found in the words of the text by the category rule (every key word
+    fuzzy-matches with ``category.threshold``, words of <= 2 chars exactly), searching from the
+    previous item's position on; an item's position is the word where it is first complete. Single
+    words that embed close together ("left" vs "right") are told apart, and order is enforced.
+    exclusive: "words" mode only; with a label ``classes`` vocabulary, fail when the text names a
+    class that is not among the gold items (as category exclusive mode does).
+    """
 
     threshold: float = 0.25
+    match: str = "embedding"
+    exclusive: bool = False
 
     def __post_init__(self) -> None:
         _check_range("sequence.threshold", self.threshold, -1.0, 1.0)
+        if self.match not in SEQUENCE_MATCHES:
+            raise ValueError(
+                f"sequence.match must be one of {', '.join(map(repr, SEQUENCE_MATCHES))}, "
+                f"got {self.match!r}"
+            )
+        if self.exclusive and self.match != "words":
+            raise ValueError("sequence.exclusive needs sequence.match 'words'")
 
 
 @dataclass(frozen=True)
@@ -245,14 +268,15 @@ def validate_label(label: dict) -> None:
     if not (isinstance(name, str) and name.strip()):
         raise ValueError(f"{kind} label name must be a non-empty string, got {name!r}")
     v = label["value"]
-    if kind == "category":
-        if not _has_word(v):
-            raise ValueError(f"category value must be a string with a word in it, got {v!r}")
+    if kind in ("category", "sequence"):
         classes = label.get("classes")
         if classes is not None and not (
             isinstance(classes, list) and all(_has_word(c) for c in classes)
         ):
-            raise ValueError("category classes must be a list of strings with a word in each")
+            raise ValueError(f"{kind} classes must be a list of strings with a word in each")
+    if kind == "category":
+        if not _has_word(v):
+            raise ValueError(f"category value must be a string with a word in it, got {v!r}")
     elif kind == "sentence":
         items = v if isinstance(v, list) else [v]
         if not (items and all(_has_word(s) for s in items)):
@@ -395,12 +419,25 @@ class _Text:
         self.text = text
 
     @cached_property
-    def words(self) -> list[str]:
-        return list(dict.fromkeys(w.lower() for w in _WORD.findall(self.text)))
+    def tokens(self) -> list[str]:
+        """Every word of the text, lower-cased, in order (positions for sequence matching)."""
+        return [w.lower() for w in _WORD.findall(self.text)]
 
     @cached_property
-    def word_set(self) -> frozenset[str]:
-        return frozenset(self.words)
+    def words(self) -> list[str]:
+        """The distinct words of the text, in order of first appearance."""
+        return list(dict.fromkeys(self.tokens))
+
+    @cached_property
+    def word_index(self) -> dict[str, int]:
+        """Each distinct word's index in ``words``."""
+        return {w: i for i, w in enumerate(self.words)}
+
+    @cached_property
+    def token_ids(self) -> np.ndarray:
+        """For each token, its index in ``words``."""
+        index = self.word_index
+        return np.fromiter((index[w] for w in self.tokens), dtype=np.intp, count=len(self.tokens))
 
     @cached_property
     def sentences(self) -> list[str]:
@@ -435,19 +472,44 @@ def _key_words(phrase: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(significant or words))
 
 
+def _word_matrix(words: Sequence[str], text: _Text) -> np.ndarray:
+    """Similarity (0-100) of each word to each distinct word of the text (``text.words``)."""
+    sims = process.cdist(list(words), text.words, scorer=fuzz.ratio, dtype=np.float64, workers=1)
+    for i, w in enumerate(words):
+        # One edit is 50% of a two-letter word: "up" would match "cup" at 80. Short words are exact.
+        if len(w) <= 2:
+            sims[i] = 0.0
+            if (j := text.word_index.get(w)) is not None:
+                sims[i, j] = 100.0
+    return sims
+
+
 def _word_similarity(words: Sequence[str], text: _Text) -> tuple[np.ndarray, list[str | None]]:
     """Best similarity (0-100) of each word to a word of the text, and that text word."""
     if not text.words:
         return np.zeros(len(words)), [None] * len(words)
-    sims = process.cdist(list(words), text.words, scorer=fuzz.ratio, dtype=np.float64, workers=1)
+    sims = _word_matrix(words, text)
     best = sims.argmax(axis=1)
     scores = sims[np.arange(len(words)), best]
-    matched: list[str | None] = [text.words[j] for j in best]
-    for i, w in enumerate(words):
-        # One edit is 50% of a two-letter word: "up" would match "cup" at 80. Short words are exact.
-        if len(w) <= 2:
-            scores[i], matched[i] = (100.0, w) if w in text.word_set else (0.0, None)
+    matched: list[str | None] = [
+        text.words[j] if s > 0 or len(w) > 2 else None
+        for w, j, s in zip(words, best, scores, strict=True)
+    ]
     return scores, matched
+
+
+def _rival_classes(
+    classes: Sequence[str], gold_words: set[str], text: _Text, threshold: float
+) -> list[str]:
+    """The classes named by the text (every word matched) that the gold label does not imply.
+
+    A class whose words all belong to the gold label is implied by it, not a rival: "dancing" vs
+    "dancing ballet".
+    """
+    others = {c: _key_words(c) for c in classes if not set(_key_words(c)) <= gold_words}
+    vocab = list(dict.fromkeys(w for ws in others.values() for w in ws))
+    best = dict(zip(vocab, _word_similarity(vocab, text)[0], strict=True))
+    return [c for c, ws in others.items() if min(best[w] for w in ws) >= threshold - _EPS]
 
 
 def _interval_iou(a: tuple[float, float], b: tuple[float, float]) -> float:
@@ -524,7 +586,7 @@ class Verifier:
             for label in labels:
                 if label["type"] == "sentence":
                     to_embed.update(dict.fromkeys(text.sentences))
-                elif label["type"] == "sequence":
+                elif label["type"] == "sequence" and self.config.sequence.match == "embedding":
                     to_embed.update(dict.fromkeys(text.steps))
                 else:
                     continue
@@ -593,14 +655,7 @@ class Verifier:
         ok = score >= cfg.threshold - _EPS
         classes = label.get("classes")
         if cfg.exclusive and classes:
-            gold_words = set(words)
-            # A class whose words all belong to the gold label is implied by it, not a rival.
-            others = {c: _key_words(c) for c in classes if not set(_key_words(c)) <= gold_words}
-            vocab = list(dict.fromkeys(w for ws in others.values() for w in ws))
-            best = dict(zip(vocab, _word_similarity(vocab, text)[0], strict=True))
-            rivals = [
-                c for c, ws in others.items() if min(best[w] for w in ws) >= cfg.threshold - _EPS
-            ]
+            rivals = _rival_classes(classes, set(words), text, cfg.threshold)
             parsed["rivals"] = rivals
             ok = ok and not rivals
         return _verdict(label, ok, score, parsed)
@@ -626,6 +681,8 @@ class Verifier:
     def _sequence(
         self, text: _Text, label: dict, vectors: np.ndarray, row: dict[str, int]
     ) -> Verdict:
+        if self.config.sequence.match == "words":
+            return self._sequence_words(text, label)
         if not text.steps:
             return _verdict(label, False, None, None)
         sims = self._similarities(_gold_texts(label), text.steps, vectors, row)
@@ -635,6 +692,50 @@ class Verifier:
         ok = in_order and score >= self.config.sequence.threshold - _EPS
         parsed = [{"position": int(j), "text": text.steps[j]} for j in positions]
         return _verdict(label, ok, score, parsed)
+
+    def _sequence_words(self, text: _Text, label: dict) -> Verdict:
+        """Each gold item found by the category word rule, in order, from the previous item on.
+
+        An item is complete at the first word (at or after the previous item's position) by which
+        every one of its key words has matched; its score is the lowest, over its key words, of the
+        best similarity in that part of the text. An item that is not found fails the label and
+        leaves the search position where it was.
+        """
+        threshold = self.config.category.threshold - _EPS
+        if not text.tokens:
+            return _verdict(label, False, None, None)
+        items = [_key_words(item) for item in _gold_texts(label)]
+        vocab = list(dict.fromkeys(w for ws in items for w in ws))
+        row = {w: i for i, w in enumerate(vocab)}
+        # similarity of each item word to each word position of the text
+        sims = _word_matrix(vocab, text)[:, text.token_ids]
+        hits = sims >= threshold
+        start, score, ok = 0, math.inf, True
+        parsed_items: list[dict[str, Any]] = []
+        for words in items:
+            position: int | None = start
+            for w in words:
+                region = sims[row[w], start:]
+                score = min(score, float(region.max()) if region.size else 0.0)
+                found = np.flatnonzero(hits[row[w], start:])
+                if found.size == 0:
+                    position = None
+                elif position is not None:
+                    position = max(position, start + int(found[0]))
+            if position is None:
+                ok = False
+                parsed_items.append({"position": None, "word": None})
+            else:
+                parsed_items.append({"position": position, "word": text.tokens[position]})
+                start = position
+        parsed: dict[str, Any] = {"items": parsed_items}
+        classes = label.get("classes")
+        if self.config.sequence.exclusive and classes:
+            gold_words = {w for ws in items for w in ws}
+            rivals = _rival_classes(classes, gold_words, text, self.config.category.threshold)
+            parsed["rivals"] = rivals
+            ok = ok and not rivals
+        return _verdict(label, ok and score >= threshold, score, parsed)
 
     def _temporal_range(self, text: _Text, label: dict, duration: float | None) -> Verdict:
         match = _last_match(_SPAN, text.text)

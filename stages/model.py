@@ -367,6 +367,8 @@ def load(
     if (path / IDENTITY_FILE).exists():
         identity = _read_json(path / IDENTITY_FILE)
         source, revision = identity["name_or_path"], identity.get("revision")
+        # The user opted in through params.yaml (model.trust_remote_code), recorded by `base`.
+        trust_remote_code = trust_remote_code or identity.get("trust_remote_code") is True
 
     device = resolve_device()
     processor = AutoProcessor.from_pretrained(

@@ -18,6 +18,8 @@ from stages.config import ConfigError, from_dict
 from stages.labels import (
     LABEL_TYPES,
     NumberConfig,
+    SentenceConfig,
+    SequenceConfig,
     Verdict,
     Verifier,
     VerifyConfig,
@@ -53,7 +55,13 @@ def ts(value: float) -> dict:
     return {"type": "timestamp", "value": value}
 
 
+def seq(*items: str, **extra: object) -> dict:
+    return {"name": "route", "type": "sequence", "value": list(items), **extra}
+
+
 LEFT_RIGHT = ["left", "right", "up", "down"]
+WORDS = {"sequence": {"match": "words"}}
+WORDS_EXCLUSIVE = {"sequence": {"match": "words", "exclusive": True}}
 
 # (text, labels, verify kwargs, config overrides, expected ok per label)
 TABLE = [
@@ -136,6 +144,131 @@ TABLE = [
         {"category": {"exclusive": True}},
         [True],
         id="cat-exclusive-implied-class-is-no-rival",
+    ),
+    # ---- sequence, "words" mode (no embeddings; "embedding" mode is tested with the model below)
+    pytest.param(
+        "The ball moves left, then up.", [seq("left", "up")], {}, WORDS, [True], id="seqw-in-order"
+    ),
+    pytest.param(
+        "The ball moves up, then left.",
+        [seq("left", "up")],
+        {},
+        WORDS,
+        [False],
+        id="seqw-wrong-order",
+    ),
+    pytest.param(
+        "the answer is right, then down",
+        [seq("left", "up")],
+        {},
+        WORDS,
+        [False],
+        id="seqw-wrong-direction",
+    ),
+    pytest.param(
+        "The ball moves left, then up.",
+        [seq("left", "down")],
+        {},
+        WORDS,
+        [False],
+        id="seqw-one-wrong-direction",
+    ),
+    pytest.param(
+        "It goes left and lands in a cup.",
+        [seq("left", "up")],
+        {},
+        WORDS,
+        [False],
+        id="seqw-short-word-not-fuzzy",
+    ),
+    pytest.param(
+        "It goes left, then it goes up into a cup.",
+        [seq("left", "up")],
+        {},
+        WORDS,
+        [True],
+        id="seqw-short-word-exact",
+    ),
+    pytest.param(
+        "First left, then up, then left again.",
+        [seq("left", "up", "left")],
+        {},
+        WORDS,
+        [True],
+        id="seqw-repeated-item",
+    ),
+    pytest.param(
+        "It moves up.",
+        [seq("up", "up")],
+        {},
+        WORDS,
+        [True],
+        id="seqw-equal-neighbours-may-share-a-word",  # non-decreasing, as the paper's rule
+    ),
+    pytest.param(
+        "First left, then up.",
+        [seq("left", "up", "left")],
+        {},
+        WORDS,
+        [False],
+        id="seqw-repeated-item-missing",
+    ),
+    pytest.param(
+        "The diver takes off forwrd, does 2.5 somersaults in pike, then the entry.",
+        [seq("forward", "2.5 somersaults pike", "entry")],
+        {},
+        WORDS,
+        [True],
+        id="seqw-multi-word-items-and-typo",
+    ),
+    pytest.param(
+        "The diver does 2.5 somersaults in pike, then the entry, taking off forward.",
+        [seq("forward", "2.5 somersaults pike", "entry")],
+        {},
+        WORDS,
+        [False],
+        id="seqw-multi-word-items-wrong-order",
+    ),
+    pytest.param(
+        "left then up",
+        [seq("left", "up")],
+        {},
+        {**WORDS, "category": {"threshold": 100}},
+        [True],
+        id="seqw-uses-category-threshold",
+    ),
+    pytest.param("", [seq("left", "up")], {}, WORDS, [False], id="seqw-empty-text"),
+    pytest.param(
+        "It moves left, right, up, down.",
+        [seq("left", "up", classes=LEFT_RIGHT)],
+        {},
+        WORDS,
+        [True],
+        id="seqw-all-classes-lenient",
+    ),
+    pytest.param(
+        "It moves left, right, up, down.",
+        [seq("left", "up", classes=LEFT_RIGHT)],
+        {},
+        WORDS_EXCLUSIVE,
+        [False],
+        id="seqw-all-classes-exclusive",
+    ),
+    pytest.param(
+        "It moves left, then up, then left again.",
+        [seq("left", "up", classes=LEFT_RIGHT)],
+        {},
+        WORDS_EXCLUSIVE,
+        [True],
+        id="seqw-only-gold-classes-exclusive",
+    ),
+    pytest.param(
+        "It moves left, right, up, down.",
+        [seq("left", "up")],
+        {},
+        WORDS_EXCLUSIVE,
+        [True],
+        id="seqw-exclusive-without-classes",
     ),
     # ---- number
     pytest.param("I saw 3 balls, the answer is 5", [num(3)], {}, {}, [False], id="num-answer-mode"),
@@ -363,6 +496,30 @@ def test_passed_needs_labels():
     assert passed([]) is False
 
 
+def test_sequence_words_verdict_fields():
+    cfg = from_dict(VerifyConfig, WORDS_EXCLUSIVE)
+    verifier = Verifier(cfg, embedder=_no_embedder)
+    (v,) = verifier.verify(
+        "Left, then UP, then lefft.", [seq("left", "up", "left", classes=LEFT_RIGHT)]
+    )
+    assert v.ok and v.score == pytest.approx(100 * 2 * 4 / 9)  # fuzz.ratio("left", "lefft")
+    assert v.parsed == {
+        "items": [
+            {"position": 0, "word": "left"},
+            {"position": 2, "word": "up"},
+            {"position": 4, "word": "lefft"},
+        ],
+        "rivals": [],
+    }
+    (v,) = verifier.verify("up then left", [seq("left", "up")])
+    assert not v.ok and v.score == 0.0
+    assert v.parsed == {
+        "items": [{"position": 2, "word": "left"}, {"position": None, "word": None}]
+    }
+    (v,) = verifier.verify("left, right, up", [seq("left", "up", classes=LEFT_RIGHT)])
+    assert not v.ok and v.score == 100.0 and v.parsed["rivals"] == ["right"]
+
+
 # ----------------------------------------------------------------------------- validation, config
 
 BAD_LABELS = [
@@ -374,6 +531,8 @@ BAD_LABELS = [
     {"type": "sentence", "value": []},
     {"type": "sentence", "value": ["ok", ""]},
     {"type": "sequence", "value": "not a list"},
+    {"type": "sequence", "value": ["left"], "classes": "left right"},
+    {"type": "sequence", "value": ["left"], "classes": ["left", ""]},
     {"type": "temporal_range", "value": [0.5, 0.2]},
     {"type": "temporal_range", "value": [0.2, 1.5]},
     {"type": "temporal_range", "value": [0.2]},
@@ -398,6 +557,11 @@ def test_bad_gold_labels_raise(label):
         Verifier(embedder=_no_embedder).verify("text", [label])
 
 
+def test_sequence_classes_are_valid():
+    validate_label(seq("left", "up", classes=LEFT_RIGHT))
+    validate_label(seq("left", "up", classes=[]))
+
+
 def test_label_types_registry():
     assert LABEL_TYPES == (
         "category",
@@ -418,6 +582,16 @@ def test_config_from_params_section():
         from_dict(VerifyConfig, {"category": {"treshold": 85}})
     with pytest.raises(ValueError):
         from_dict(VerifyConfig, {"number": {"mode": "closest"}})
+
+
+def test_sequence_config():
+    assert SequenceConfig() == SequenceConfig(threshold=0.25, match="embedding", exclusive=False)
+    cfg = from_dict(VerifyConfig, WORDS_EXCLUSIVE)
+    assert cfg.sequence.match == "words" and cfg.sequence.exclusive is True
+    with pytest.raises(ValueError, match="sequence.match"):
+        from_dict(VerifyConfig, {"sequence": {"match": "regex"}})
+    with pytest.raises(ValueError, match="sequence.exclusive"):
+        from_dict(VerifyConfig, {"sequence": {"exclusive": True}})
 
 
 # -------------------------------------------------------------------------------------- rendering
@@ -471,21 +645,46 @@ ROUND_TRIP = [
 ]
 
 
+ROUND_TRIP += [
+    seq("left", "up", classes=LEFT_RIGHT),
+    seq("up", "up", "left"),
+    seq("down"),
+]
+
+
 @pytest.fixture(scope="module")
-def real_verifier():
-    """The default Verifier: all-MiniLM-L6-v2 from the offline package, loaded once."""
-    return Verifier(from_dict(VerifyConfig, {"category": {"exclusive": True}}))
+def minilm():
+    """all-MiniLM-L6-v2 from the offline package, loaded once for the module."""
+    return labels_mod._load_embedder(SentenceConfig())
+
+
+@pytest.fixture(scope="module")
+def real_verifier(minilm):
+    """The default Verifier (sequence "embedding" mode) with the real model."""
+    return Verifier(from_dict(VerifyConfig, {"category": {"exclusive": True}}), embedder=minilm)
+
+
+@pytest.fixture(scope="module")
+def words_verifier(minilm):
+    """The real model for sentences, sequences in exclusive "words" mode."""
+    cfg = from_dict(VerifyConfig, {"category": {"exclusive": True}, **WORDS_EXCLUSIVE})
+    return Verifier(cfg, embedder=minilm)
+
+
+@pytest.fixture(params=["embedding", "words"])
+def mode_verifier(request, real_verifier, words_verifier):
+    return real_verifier if request.param == "embedding" else words_verifier
 
 
 @pytest.mark.parametrize("render", [render_hint, render_answer])
 @pytest.mark.parametrize("label", ROUND_TRIP, ids=lambda label: f"{label['type']}:{label['value']}")
-def test_round_trip_single(real_verifier, render, label):
-    verdicts = real_verifier.verify(render([label]), [label])
+def test_round_trip_single(mode_verifier, render, label):
+    verdicts = mode_verifier.verify(render([label]), [label])
     assert passed(verdicts), (render([label]), verdicts)
 
 
 @pytest.mark.parametrize("render", [render_hint, render_answer])
-def test_round_trip_all_types_together(real_verifier, render):
+def test_round_trip_all_types_together(mode_verifier, render):
     labels = [
         {"name": "answer", "type": "sentence", "value": "The person opened the door."},
         {
@@ -500,7 +699,7 @@ def test_round_trip_all_types_together(real_verifier, render):
         ts(0.3),
         cat("left", name="direction", classes=LEFT_RIGHT),
     ]
-    verdicts = real_verifier.verify(render(labels), labels)
+    verdicts = mode_verifier.verify(render(labels), labels)
     assert [v.ok for v in verdicts] == [True] * len(labels), (render(labels), verdicts)
 
 
@@ -542,6 +741,33 @@ SENTENCE_TABLE = [
 def test_sentence_and_sequence_real_model(real_verifier, text, label, expected):
     (v,) = real_verifier.verify(text, [label])
     assert v.ok is expected, v
+
+
+# (text, gold items, embedding-mode ok, words-mode ok): "embedding" stays the paper's rule, whose
+# cosine cannot tell single direction words apart; "words" can.
+MODE_TABLE = [
+    ("The answer is left, then up.", ["left", "up"], True, True),
+    ("the answer is right, then down", ["left", "up"], True, False),
+    ("It moves up. Then it moves left.", ["left", "up"], False, False),
+    (
+        "The diver takes off forward; he performs 2.5 somersaults in pike position, then enters the water.",
+        ["forward", "2.5 somersaults pike", "entry"],
+        True,
+        False,  # "enters" is not "entry" at ratio 80: words mode is for word-valued items
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "items", "embedding_ok", "words_ok"), MODE_TABLE)
+def test_sequence_modes_real_model(
+    real_verifier, words_verifier, text, items, embedding_ok, words_ok
+):
+    label = {"type": "sequence", "value": items}
+    (v,) = real_verifier.verify(text, [label])
+    assert v.ok is embedding_ok and isinstance(v.parsed, list), v  # the paper's verdict shape
+    assert all(set(p) == {"position", "text"} for p in v.parsed)
+    (w,) = words_verifier.verify(text, [label])
+    assert w.ok is words_ok, w
 
 
 def test_real_model_verify_many_matches_verify(real_verifier):

