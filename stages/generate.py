@@ -7,6 +7,7 @@
 
 - answer:    training-split questions with the paper's step-by-step prompt (step 1);
 - rationale: only the rows that failed verification, with the gold labels as a hint (step 3);
+             none when `rationalize.enabled` is false (the no-rationalization ablation);
 - eval:      held-out questions, bare, with the `sampling.eval` settings (greedy by default).
 Every output row keeps its provenance: the question row, prompt kind, exact prompt, model, raw
 text, and `error` (the reason, when the video could not be decoded; the row is kept, not dropped).
@@ -26,6 +27,11 @@ from stages.records import read_jsonl, write_jsonl
 QUESTIONS = Path("data/questions/questions.jsonl")
 KIND_SPLIT = {"answer": "train", "eval": "test"}
 KIND_OFFSET = {"answer": 1, "rationale": 2, "eval": 3}
+
+
+@dataclass(frozen=True)
+class RationalizeConfig:
+    enabled: bool = True  # false: Video-STaR without label rationalization (an ablation)
 
 
 @dataclass(frozen=True)
@@ -102,6 +108,8 @@ def main(argv: list[str] | None = None) -> None:
     sampling: model.SamplingConfig = getattr(params, args.kind)
     failed = read_jsonl(args.failed) if args.failed else None
     rows = select_rows(args.kind, read_jsonl(QUESTIONS), failed)
+    if args.kind == "rationale" and not config.section(RationalizeConfig, "rationalize").enabled:
+        rows = []
     seed = params.seed * 1_000_003 + args.cycle * 10 + KIND_OFFSET[args.kind]
     out = generate_rows(args.kind, rows, args.model, sampling, params.num_frames, seed)
     write_jsonl(args.out, out)

@@ -4,7 +4,7 @@
 
 Reads metrics/cycles/cycle_<k>.json for k = 0..N and final.json; writes metrics/cycles.csv (one row
 per cycle: accuracy per task and mean, yields) and metrics/report.md (the same plus the final model
-and the majority baselines).
+the label-template SFT baseline and the majority baselines).
 """
 
 from __future__ import annotations
@@ -35,12 +35,16 @@ def table(n_cycles: int, metrics_dir: Path = METRICS) -> tuple[pd.DataFrame, dic
         rows.append(
             {"cycle": k, **row_of(read_json(metrics_dir / f"cycle_{k}.json"), f"cycle {k}")}
         )
-    final = read_json(metrics_dir / "final.json")
-    return pd.DataFrame(rows), final
+    return pd.DataFrame(rows), read_json(metrics_dir / "final.json")
 
 
-def markdown(cycles: pd.DataFrame, final: dict[str, Any]) -> str:
-    full = pd.concat([cycles, pd.DataFrame([{"cycle": None, **row_of(final, "final")}])])
+def markdown(
+    cycles: pd.DataFrame, final: dict[str, Any], label_sft: dict[str, Any] | None = None
+) -> str:
+    extra = [{"cycle": None, **row_of(final, "final")}]
+    if label_sft is not None:
+        extra.insert(0, {"cycle": None, **row_of(label_sft, "label-template SFT")})
+    full = pd.concat([cycles, pd.DataFrame(extra)])
     majority = {
         "model": "majority baseline",
         **{f"accuracy_{t}": v for t, v in final["majority"].items()},
@@ -60,8 +64,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     cycles, final = table(args.cycles)
     cycles.to_csv("metrics/cycles.csv", index=False, float_format="%.4f")
-    Path("metrics/report.md").write_text(markdown(cycles, final), encoding="utf-8")
-    print(markdown(cycles, final))
+    text = markdown(cycles, final, read_json(METRICS / "label_sft.json"))
+    Path("metrics/report.md").write_text(text, encoding="utf-8")
+    print(text)
 
 
 if __name__ == "__main__":

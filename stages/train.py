@@ -89,6 +89,45 @@ def provenance(sample: dict[str, Any]) -> dict[str, Any]:
     return {k: sample[k] for k in keep if k in sample}
 
 
+def fit(
+    kept: list[dict[str, Any]],
+    init: Path,
+    out: Path,
+    records_dir: Path,
+    cfg: CycleTrainConfig,
+    num_frames: int,
+    seed: int,
+    stats: dict[str, Any],
+) -> dict[str, Any]:
+    """Fine-tune ``init`` on ``kept`` + a general share; write the model and training records."""
+    general = general_samples(general_count(len(kept), cfg.general_share), seed)
+    samples = kept + general
+    frames, errors = load_clips((s["video"] for s in samples), num_frames)
+    if errors:
+        raise RuntimeError(f"train: {len(errors)} training videos failed to decode: {errors}")
+    lm, processor = model.load(init, for_training=True)
+    stats = {**stats, "init": str(init), "kept": len(kept), "general": len(general)}
+    if kept:
+        train_cfg = model.TrainConfig(
+            **{f.name: getattr(cfg, f.name) for f in fields(model.TrainConfig)}
+        )
+        examples = [(frames[s["video"]], s["question"], s["text"]) for s in samples]
+        result = model.train(lm, processor, examples, train_cfg, progress=True)
+        lm = result["model"]  # LoRA wraps the model in a new object
+        stats.update({k: result[k] for k in ("steps", "loss_first", "loss_last")})
+    else:
+        # Nothing verified: training on general data alone would not be this cycle's model.
+        print("train: no verified samples; the model is the initial model unchanged")
+        stats.update({"steps": 0, "loss_first": None, "loss_last": None})
+    model.save(lm, processor, out, base_dir=BASE)
+
+    write_jsonl(records_dir / "samples.jsonl", [provenance(s) for s in samples])
+    write_json(records_dir / "llava.json", [llava_record(s) for s in samples])
+    write_json(records_dir / "stats.json", stats)
+    print(f"train: {stats}")
+    return stats
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--cycle", type=int, required=True)
@@ -100,50 +139,28 @@ def main(argv: list[str] | None = None) -> None:
 
     params = config.load_params()
     cfg = config.section(CycleTrainConfig, "train", params)
-    train_cfg = model.TrainConfig(
-        **{f.name: getattr(cfg, f.name) for f in fields(model.TrainConfig)}
-    )
     data_dir = Path(args.data)
     with_rationales = True
     if args.final:
         with_rationales = not config.section(FinalConfig, "final", params).without_rationales
-    records_dir = Path("data/final/train") if args.final else data_dir / "train"
-
     kept = kept_samples(data_dir, with_rationales)
-    general = general_samples(general_count(len(kept), cfg.general_share), cfg.seed + args.cycle)
-    samples = kept + general
-    init = BASE if cfg.restart_from_base else Path(args.init)
-
-    num_frames = params["sampling"]["num_frames"]
-    frames, errors = load_clips((s["video"] for s in samples), num_frames)
-    if errors:
-        raise RuntimeError(f"train: {len(errors)} training videos failed to decode: {errors}")
-    lm, processor = model.load(init, for_training=True)
-    stats: dict[str, Any] = {
+    stats = {
         "cycle": args.cycle,
         "final": args.final,
-        "init": str(init),
         "with_rationales": with_rationales,
-        "kept": len(kept),
         "kept_answers": sum(s["prompt_kind"] == "answer" for s in kept),
         "kept_rationales": sum(s["prompt_kind"] == "rationale" for s in kept),
-        "general": len(general),
     }
-    if kept:
-        examples = [(frames[s["video"]], s["question"], s["text"]) for s in samples]
-        result = model.train(lm, processor, examples, train_cfg, progress=True)
-        lm = result["model"]  # LoRA wraps the model in a new object
-        stats.update({k: result[k] for k in ("steps", "loss_first", "loss_last")})
-    else:
-        # Nothing verified: training on general data alone would not be this cycle's model.
-        print("train: no verified samples; the model is the initial model unchanged")
-        stats.update({"steps": 0, "loss_first": None, "loss_last": None})
-    model.save(lm, processor, Path(args.out), base_dir=BASE)
-
-    write_jsonl(records_dir / "samples.jsonl", [provenance(s) for s in samples])
-    write_json(records_dir / "llava.json", [llava_record(s) for s in samples])
-    write_json(records_dir / "stats.json", stats)
-    print(f"train: {stats}")
+    fit(
+        kept,
+        init=BASE if cfg.restart_from_base else Path(args.init),
+        out=Path(args.out),
+        records_dir=Path("data/final/train") if args.final else data_dir / "train",
+        cfg=cfg,
+        num_frames=params["sampling"]["num_frames"],
+        seed=cfg.seed + args.cycle,
+        stats=stats,
+    )
 
 
 if __name__ == "__main__":

@@ -106,6 +106,9 @@ def test_repro_produces_every_output(clone):
         "metrics/cycles.csv",
         "metrics/report.md",
         "models/final/config.json",
+        "models/label_sft/config.json",
+        "data/label_sft/train/llava.json",
+        "metrics/cycles/label_sft.json",
     ]:
         assert (repo / path).is_file(), path
     for k in (1, 2):
@@ -148,12 +151,12 @@ def test_generated_rows_keep_provenance(clone):
 def test_metric_schema(clone):
     repo, _, _ = clone
     tasks = {"direction", "blinks", "route", "timing", "event"}
-    for name in ("cycle_0", "cycle_1", "cycle_2", "final"):
+    for name in ("cycle_0", "cycle_1", "cycle_2", "final", "label_sft"):
         metrics = json.loads((repo / f"metrics/cycles/{name}.json").read_text())
         assert set(metrics["accuracy"]) == tasks | {"mean"}
         assert set(metrics["majority"]) == tasks | {"mean"}
         assert all(0.0 <= v <= 1.0 for v in metrics["accuracy"].values())
-        if name != "cycle_0":
+        if name not in ("cycle_0", "label_sft"):
             counts = metrics["counts"]
             assert counts["questions"] == 8 * len(tasks)
             assert counts["answered_verified"] + counts["rationalized"] == counts["questions"]
@@ -181,6 +184,19 @@ def test_threshold_change_invalidates_verification_not_generation(clone):
     changed = set(status)
     assert {"verify@1", "reverify@1", "evaluate@1", "verify@2"} <= changed
     assert not changed & {"world", "prepare", "corpus", "base", "questions", "answer@1", "answer@2"}
+
+
+def test_rationalization_switch_invalidates_only_rationalization(clone):
+    repo, env, _ = clone
+    original = (repo / "params.yaml").read_text()
+    params = yaml.safe_load(original)
+    params["rationalize"]["enabled"] = False
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    try:
+        changed = set(json.loads(run(["dvc", "status", "--json"], repo, env)))
+    finally:
+        (repo / "params.yaml").write_text(original)
+    assert changed == {"rationalize@1", "rationalize@2"}
 
 
 def test_rerun_is_byte_identical(clone):

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from stages import config, evaluate, generate, prepare, questions, report, train
+from stages import config, evaluate, generate, label_sft, prepare, questions, report, train
 from stages.compose import compose_params
 from stages.records import read_json, read_jsonl, write_json, write_jsonl
 from stages.video import write_video
@@ -57,6 +57,7 @@ def test_every_section_loads_into_its_config():
     config.section(generate.SamplingParams, "sampling", params)
     config.section(train.CycleTrainConfig, "train", params)
     config.section(train.FinalConfig, "final", params)
+    config.section(generate.RationalizeConfig, "rationalize", params)
 
 
 def test_unknown_params_key_fails_loudly():
@@ -214,8 +215,8 @@ def test_report_table(tmp_path):
     cycles, final = report.table(2, tmp_path)
     assert list(cycles["cycle"]) == [0, 1, 2]
     assert list(cycles["accuracy_mean"]) == pytest.approx([0.0, 0.1, 0.2])
-    text = report.markdown(cycles, final)
-    assert "majority baseline" in text and "final" in text
+    text = report.markdown(cycles, final, {"accuracy": {"a": 0.3, "mean": 0.3}})
+    assert "majority baseline" in text and "final" in text and "label-template SFT" in text
     assert json.loads(json.dumps(final))["cycle"] == "final"
 
 
@@ -242,3 +243,15 @@ def test_llm_question_pools_use_the_paper_prompt(tmp_path):
         assert entry["questions"] == questions.parse_questions(entry["text"])
     again, _ = questions.llm_pools(rows, cfg)
     assert again == pools  # seeded
+
+
+def test_label_template_samples_answer_bare_questions_with_gold_labels():
+    rows = [
+        {**manifest_row(0, "a.mp4"), "question": "Which way?"},
+        {**manifest_row(1, "b.mp4", split="test"), "question": "Which way?"},
+    ]
+    samples = label_sft.label_samples(rows)
+    assert len(samples) == 1  # held-out videos are never trained on
+    assert samples[0]["question"] == "Which way?"
+    assert samples[0]["text"] == "The answer is left."
+    assert samples[0]["prompt_kind"] == "label_template"
