@@ -2,6 +2,8 @@
 
     videostar verify IN.jsonl OUT.jsonl [--params params.yaml]
     videostar params [OVERRIDE ...]     # compose conf/config.yaml into params.yaml (for dvc repro)
+    videostar seeds [--seeds 0 1 2]     # the pipeline per seed as DVC experiments; mean ± std
+    videostar readme                    # copy metrics/report.md into the README's results block
 
 ``verify`` reads one sample per line, ``{"labels": [{"type", "value", "name"?}, ...], "text": str,
 "duration"?: seconds, "frame_size"?: [width, height]}``, and writes each line back, in order, with
@@ -145,6 +147,25 @@ def cmd_params(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_seeds(args: argparse.Namespace) -> int:
+    from stages import seeds
+
+    print(seeds.main(args.seeds, args.set, args.out))
+    return 0
+
+
+def cmd_readme(args: argparse.Namespace) -> int:
+    from stages.report import readme_with_results
+
+    readme = Path(args.readme)
+    report = Path(args.report).read_text(encoding="utf-8")
+    readme.write_text(
+        readme_with_results(readme.read_text(encoding="utf-8"), report), encoding="utf-8"
+    )
+    print(f"videostar readme: copied {args.report} into {readme}", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="videostar", description="Video-STaR pipeline tools.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -160,6 +181,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     params.add_argument("overrides", nargs="*", help="e.g. iter=5 world.train_per_task=50")
     params.set_defaults(func=cmd_params)
+    seeds = commands.add_parser(
+        "seeds", help="run the committed pipeline per seed as DVC experiments; mean ± std per row"
+    )
+    seeds.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    seeds.add_argument(
+        "-S", "--set", action="append", default=[], help="extra override for every seed run"
+    )
+    seeds.add_argument("--out", help="also write the table to this file")
+    seeds.set_defaults(func=cmd_seeds)
+    readme = commands.add_parser("readme", help="copy metrics/report.md into README.md")
+    readme.add_argument("--readme", default="README.md")
+    readme.add_argument("--report", default="metrics/report.md")
+    readme.set_defaults(func=cmd_readme)
     return parser
 
 

@@ -1,11 +1,12 @@
 """Stages `evaluate@k`, `evaluate_base`, `final_evaluate`: held-out accuracy and the cycle's yields.
 
-    python -m stages.evaluate --cycle 1 --generated data/eval/cycle_1.jsonl \
+    python -m stages.evaluate --cycle cycle_1 --generated data/eval/cycle_1.jsonl \
         --yields data/cycles/1 --out metrics/cycles/cycle_1.json
 
 Accuracy: the held-out answers (generated greedily from bare questions) verified with the same
-verifier as training data, per task and macro mean, next to each task's majority baseline (always
-giving the most common training answer). Yields (what generation turned into training data):
+verifier as training data, per task and macro mean: `accuracy` on the adapted tasks, next to each
+task's majority baseline (always giving the most common training answer), and `sets` for every
+other evaluation set of `evalsets` (retention of general ability, transfer questions). Yields (what generation turned into training data):
 answered-and-verified and rationalized-and-verified, as fractions of the cycle's questions.
 """
 
@@ -94,12 +95,16 @@ def main(argv: list[str] | None = None) -> None:
     verifier = labels.Verifier(config.section(labels.VerifyConfig, "verify"))
     generated = read_jsonl(args.generated)
     verified = verify_rows(generated, verifier)
+    by_set: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in verified:
+        by_set[row.get("set", "adapted")].append(row)
     questions = read_jsonl(QUESTIONS)
     test = [r for r in questions if r["split"] == "test"]
     train = [r for r in questions if r["split"] == "train"]
     metrics: dict[str, Any] = {
         "cycle": args.cycle,
-        "accuracy": accuracy(verified),
+        "accuracy": accuracy(by_set.pop("adapted", [])),
+        "sets": {name: accuracy(rows) for name, rows in sorted(by_set.items())},
         "majority": majority_baseline(train, test, verifier),
         "eval_questions": len(verified),
         "eval_video_errors": sum(1 for r in verified if r.get("error")),

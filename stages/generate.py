@@ -3,12 +3,14 @@
     python -m stages.generate --kind answer --cycle 1 --model models/cycle_0 --out data/cycles/1/answers.jsonl
     python -m stages.generate --kind rationale --cycle 1 --model models/cycle_0 \
         --failed data/cycles/1/answers.verified.jsonl --out data/cycles/1/rationales.jsonl
-    python -m stages.generate --kind eval --model models/cycle_1 --out data/eval/cycle_1.jsonl
+    python -m stages.generate --kind eval --model models/cycle_1 \
+        --questions data/evalsets/eval.jsonl --out data/eval/cycle_1.jsonl
 
 - answer:    training-split questions with the paper's step-by-step prompt (step 1);
 - rationale: only the rows that failed verification, with the gold labels as a hint (step 3);
              none when `rationalize.enabled` is false (the no-rationalization ablation);
-- eval:      held-out questions, bare, with the `sampling.eval` settings (greedy by default).
+- eval:      held-out questions (every set of `evalsets`), bare, with the `sampling.eval`
+             settings (greedy by default).
 Every output row keeps its provenance: the question row, prompt kind, exact prompt, model, raw
 text, and `error` (the reason, when the video could not be decoded; the row is kept, not dropped).
 """
@@ -102,13 +104,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--model", required=True)
     parser.add_argument("--out", required=True)
     parser.add_argument("--failed", help="verified answers (for --kind rationale)")
+    parser.add_argument("--questions", default=str(QUESTIONS), help="question rows to draw from")
+    parser.add_argument(
+        "--rationalize",
+        choices=("on", "off"),
+        default="on",
+        help="off: rationalize nothing (the no-rationalization chain of cycles)",
+    )
     args = parser.parse_args(argv)
 
     params = config.section(SamplingParams, "sampling")
     sampling: model.SamplingConfig = getattr(params, args.kind)
     failed = read_jsonl(args.failed) if args.failed else None
-    rows = select_rows(args.kind, read_jsonl(QUESTIONS), failed)
-    if args.kind == "rationale" and not config.section(RationalizeConfig, "rationalize").enabled:
+    rows = select_rows(args.kind, read_jsonl(args.questions), failed)
+    if args.kind == "rationale" and (
+        args.rationalize == "off" or not config.section(RationalizeConfig, "rationalize").enabled
+    ):
         rows = []
     seed = params.seed * 1_000_003 + args.cycle * 10 + KIND_OFFSET[args.kind]
     out = generate_rows(args.kind, rows, args.model, sampling, params.num_frames, seed)

@@ -267,10 +267,66 @@ def caption(scene: Scene) -> str:
     return f"the {scene.colour} ball moves {' then '.join(scene.directions)}."
 
 
+def caption_labels(scene: Scene) -> list[dict[str, Any]]:
+    """What a correct caption must say, so held-out captions can be verified (general ability)."""
+    return [
+        {"name": "colour", "type": "category", "value": scene.colour, "classes": list(COLOURS)},
+        {
+            "name": "motion",
+            "type": "sequence",
+            "value": list(scene.directions),
+            "classes": list(DIRECTIONS),
+        },
+    ]
+
+
+# A related property no stage trains or generates for: the transfer evaluation asks it about the
+# world's held-out videos (the analogue of the paper's zero-shot benchmarks).
+COLOUR_QUESTIONS = (
+    "What colour is the ball?",
+    "Which colour does the ball have?",
+    "Name the colour of the ball.",
+)
+
+
+def colour_questions(cfg: WorldConfig) -> list[dict[str, Any]]:
+    """One colour question per held-out world video, in the question schema (set "colour")."""
+    rows = []
+    for task in cfg.tasks:
+        for index in range(cfg.test_per_task):
+            scene = sample_scene(_stream("world", cfg.seed, "test", task, index), task, cfg)
+            video_id = world_video_id("test", task, index)
+            pick = zlib.crc32(video_id.encode()) % len(COLOUR_QUESTIONS)
+            rows.append(
+                {
+                    "id": f"{video_id}-colour",
+                    "video_id": video_id,
+                    "video": f"videos/{video_id}.mp4",
+                    "split": "test",
+                    "task": task,
+                    "set": "colour",
+                    "question": COLOUR_QUESTIONS[pick],
+                    "labels": [
+                        {
+                            "name": "colour",
+                            "type": "category",
+                            "value": scene.colour,
+                            "classes": list(COLOURS),
+                        }
+                    ],
+                }
+            )
+    return rows
+
+
 def _stream(*parts: int | str) -> np.random.Generator:
     # crc32 rather than hash(): string hashing is salted per Python process.
     words = [p if isinstance(p, int) else zlib.crc32(p.encode()) for p in parts]
     return np.random.default_rng(np.random.SeedSequence(words))
+
+
+def world_video_id(split: str, task: str, index: int) -> str:
+    return f"toy-{split}-{task}-{index:04d}"
 
 
 def generate_world(cfg: WorldConfig, out_dir: Path) -> list[dict[str, Any]]:
@@ -281,7 +337,7 @@ def generate_world(cfg: WorldConfig, out_dir: Path) -> list[dict[str, Any]]:
         for task in cfg.tasks:
             for index in range(count):
                 scene = sample_scene(_stream("world", cfg.seed, split, task, index), task, cfg)
-                video_id = f"toy-{split}-{task}-{index:04d}"
+                video_id = world_video_id(split, task, index)
                 video = f"videos/{video_id}.mp4"
                 write_video(out_dir / video, render(scene, cfg), cfg.fps)
                 rows.append(
@@ -383,7 +439,12 @@ def corpus_examples(
     """
     text = caption(scene)
     examples = [
-        {"kind": "caption", "prompt": str(prompt), "response": text}
+        {
+            "kind": "caption",
+            "prompt": str(prompt),
+            "response": text,
+            "labels": caption_labels(scene),
+        }
         for prompt in rng.choice(CAPTION_PROMPTS, size=cfg.captions, replace=False)
     ]
     answers = [("hint", str(rng.choice(HINT_TOKENS))) for _ in range(cfg.hints)]

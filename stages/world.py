@@ -3,8 +3,9 @@
     python -m stages.world            # reads params.yaml `world`, writes data/world/
     dvc repro world
 
-Writes data/world/videos/*.mp4 and data/world/manifest.jsonl (one row per video, the project's
-manifest schema, so a real dataset adapter can stand in its place).
+Writes data/world/videos/*.mp4, data/world/manifest.jsonl (one row per video, the project's
+manifest schema, so a real dataset adapter can stand in its place) and data/world/transfer.jsonl
+(a colour question per held-out video: a related property no stage trains on, for `evalsets`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ def main() -> None:
     shutil.rmtree(OUT, ignore_errors=True)
     rows = toyworld.generate_world(cfg, OUT)
     write_jsonl(OUT / "manifest.jsonl", rows)
+    write_jsonl(OUT / "transfer.jsonl", toyworld.colour_questions(cfg))
     print(f"world: {len(rows)} videos -> {OUT}")
 
 

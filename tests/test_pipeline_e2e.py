@@ -30,6 +30,7 @@ SMALL = {
     "train": {"min_steps": 6, "max_steps": 12, "warmup_steps": 2},
 }
 CYCLE_STAGES = ("answer", "verify", "rationalize", "reverify", "train", "evalgen", "evaluate")
+KEYS = ("1", "2", "norat_1", "norat_2")  # Video-STaR's cycles and the no-rationalization chain
 
 
 def merge(base: dict, extra: dict) -> dict:
@@ -91,9 +92,14 @@ def clone(tmp_path_factory):
 
 def test_repro_produces_every_output(clone):
     repo, _, output = clone
-    assert {f"{s}@{k}" for s in CYCLE_STAGES for k in (1, 2)} <= ran_stages(output)
+    assert {f"{s}@{k}" for s in CYCLE_STAGES for k in KEYS} <= ran_stages(output)
     for path in [
         "data/world/manifest.jsonl",
+        "data/world/transfer.jsonl",
+        "data/evalsets/eval.jsonl",
+        "metrics/cycles/norat_2.json",
+        "models/norat_2/config.json",
+        "metrics/yields/timing.csv",
         "data/prepared/manifest.jsonl",
         "data/prepared/rejects.jsonl",
         "data/corpus/examples.jsonl",
@@ -151,16 +157,26 @@ def test_generated_rows_keep_provenance(clone):
 def test_metric_schema(clone):
     repo, _, _ = clone
     tasks = {"direction", "blinks", "route", "timing", "event"}
-    for name in ("cycle_0", "cycle_1", "cycle_2", "final", "label_sft"):
+    for name in ("cycle_0", "cycle_1", "cycle_2", "norat_1", "norat_2", "final", "label_sft"):
         metrics = json.loads((repo / f"metrics/cycles/{name}.json").read_text())
         assert set(metrics["accuracy"]) == tasks | {"mean"}
+        assert set(metrics["sets"]) == {"rephrased", "retention", "colour"}
+        assert metrics["eval_questions"] == 4 * len(tasks) * 3 + 10  # adapted, rephrased, colour
+        assert set(metrics["sets"]["retention"]) == {"caption", "mean"}
         assert set(metrics["majority"]) == tasks | {"mean"}
         assert all(0.0 <= v <= 1.0 for v in metrics["accuracy"].values())
         if name not in ("cycle_0", "label_sft"):
             counts = metrics["counts"]
             assert counts["questions"] == 8 * len(tasks)
-            assert counts["answered_verified"] + counts["rationalized"] == counts["questions"]
+            rationalized = (
+                0 if name.startswith("norat") else counts["questions"] - counts["answered_verified"]
+            )
+            assert counts["rationalized"] == rationalized  # every failure, or none in the ablation
             assert 0 <= metrics["yield"]["answer"] <= 1 and 0 <= metrics["yield"]["rationale"] <= 1
+    table = (repo / "metrics/report.md").read_text()
+    for row in ("majority baseline", "base", "label-template SFT", "no rationalization, cycle 2",
+                "Video-STaR cycle 2", "Video-STaR final"):  # fmt: skip
+        assert f"| {row}" in table
     header = (repo / "metrics/cycles.csv").read_text().splitlines()[0].split(",")
     assert {"cycle", "accuracy_mean", "yield_answer", "yield_rationale"} <= set(header)
 
@@ -196,7 +212,7 @@ def test_rationalization_switch_invalidates_only_rationalization(clone):
         changed = set(json.loads(run(["dvc", "status", "--json"], repo, env)))
     finally:
         (repo / "params.yaml").write_text(original)
-    assert changed == {"rationalize@1", "rationalize@2"}
+    assert changed == {f"rationalize@{k}" for k in KEYS}
 
 
 def test_rerun_is_byte_identical(clone):
@@ -224,9 +240,23 @@ def test_push_then_pull_into_a_new_clone(clone, tmp_path):
 def test_iter_extension_runs_only_the_new_cycle(clone):
     repo, env, _ = clone
     ran = ran_stages(run(["dvc", "exp", "run", "-S", "iter=3"], repo, env))
-    assert {f"{s}@3" for s in CYCLE_STAGES} <= ran
-    assert not ran & {f"{s}@{k}" for s in CYCLE_STAGES for k in (1, 2)}
+    assert {f"{s}@{k}" for s in CYCLE_STAGES for k in ("3", "norat_3")} <= ran
+    assert not ran & {f"{s}@{k}" for s in CYCLE_STAGES for k in KEYS}
     assert not ran & {"world", "prepare", "corpus", "base", "questions", "evalgen_base"}
     assert (repo / "metrics/cycles/cycle_3.json").is_file()
     diff = run(["dvc", "metrics", "diff", "--json"], repo, env)
     assert "metrics/cycles/cycle_3.json" in diff
+
+
+def test_seeds_run_as_experiments_and_aggregate(clone):
+    repo, env, _ = clone
+    out = run(
+        [sys.executable, "-m", "stages.cli", "seeds", "--seeds", "0", "1", "--out", "seeds.md"],
+        repo,
+        env,
+    )
+    assert "Mean ± sample std over 2 seeds." in out
+    table = (repo / "seeds.md").read_text()
+    assert "| Video-STaR cycle 2 |" in table and " ± " in table
+    names = run(["dvc", "exp", "ls", "--name-only"], repo, env).split()
+    assert {"seed-0", "seed-1"} <= set(names)

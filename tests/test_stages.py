@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from stages import config, evaluate, generate, label_sft, prepare, questions, report, train
+from stages import (
+    config,
+    evalsets,
+    evaluate,
+    generate,
+    label_sft,
+    prepare,
+    questions,
+    report,
+    train,
+)
 from stages.compose import compose_params
 from stages.records import read_json, read_jsonl, write_json, write_jsonl
 from stages.video import write_video
@@ -35,9 +44,40 @@ def test_params_yaml_is_composed_from_conf(tmp_path):
 
 
 def test_iter_drives_the_cycles_dict(tmp_path):
-    out = compose_params(REPO, overrides=["iter=4"], output=tmp_path / "params.yaml")
+    out = compose_params(
+        REPO,
+        overrides=["iter=4", "compare.no_rationalization=false"],
+        output=tmp_path / "params.yaml",
+    )
     cycles = config.load_params(out)["cycles"]
-    assert cycles == {str(k): {"prev": k - 1} for k in range(1, 5)}
+    assert list(cycles) == ["1", "2", "3", "4"]
+    assert cycles["1"] == {"cycle": 1, "name": "cycle_1", "init": "cycle_0", "rationalize": "on"}
+    assert cycles["4"] == {"cycle": 4, "name": "cycle_4", "init": "cycle_3", "rationalize": "on"}
+
+
+def test_cycle_graph_chains_the_ablation_from_the_same_base():
+    from hydra_plugins.videostar_cycles import cycle_graph
+
+    graph = cycle_graph(2, no_rationalization=True)
+    assert list(graph) == ["1", "2", "norat_1", "norat_2"]
+    assert graph["norat_1"] == {
+        "cycle": 1, "name": "norat_1", "init": "cycle_0", "rationalize": "off"
+    }  # fmt: skip
+    assert graph["norat_2"]["init"] == "norat_1" and graph["2"]["init"] == "cycle_1"
+    names = [item["name"] for item in graph.values()]
+    assert len(set(names)) == len(names)
+    with pytest.raises(ValueError):
+        cycle_graph(0)
+
+
+def test_one_seed_param_drives_every_seed(tmp_path):
+    out = compose_params(REPO, overrides=["seed=7"], output=tmp_path / "params.yaml")
+    params = config.load_params(out)
+    seeds = [
+        params[s]["seed"]
+        for s in ("world", "corpus", "pretrain", "questions", "sampling", "train", "evalsets")
+    ]
+    assert seeds == [7] * 7 and params["model"]["tiny"]["seed"] == 7
 
 
 def test_videostar_params_command(tmp_path, monkeypatch):
@@ -47,7 +87,7 @@ def test_videostar_params_command(tmp_path, monkeypatch):
     shutil.copytree(REPO / "hydra_plugins", tmp_path / "hydra_plugins")
     monkeypatch.chdir(tmp_path)
     assert main(["params", "iter=2"]) == 0
-    assert config.load_params("params.yaml")["cycles"] == {"1": {"prev": 0}, "2": {"prev": 1}}
+    assert list(config.load_params("params.yaml")["cycles"]) == ["1", "2", "norat_1", "norat_2"]
 
 
 def test_every_section_loads_into_its_config():
@@ -58,6 +98,7 @@ def test_every_section_loads_into_its_config():
     config.section(train.CycleTrainConfig, "train", params)
     config.section(train.FinalConfig, "final", params)
     config.section(generate.RationalizeConfig, "rationalize", params)
+    config.section(evalsets.EvalSetsConfig, "evalsets", params)
 
 
 def test_unknown_params_key_fails_loudly():
@@ -202,22 +243,84 @@ def test_accuracy_is_per_task_with_macro_mean():
     assert evaluate.accuracy(rows) == {"a": 0.5, "b": 1.0, "mean": 0.75}
 
 
-def test_report_table(tmp_path):
-    for k in range(3):
-        metrics = {
-            "accuracy": {"a": 0.1 * k, "mean": 0.1 * k},
-            "majority": {"a": 0.25, "mean": 0.25},
+def fake_metrics(mean: float, k: int = 0) -> dict:
+    metrics = {
+        "accuracy": {"a": mean, "b": mean, "mean": mean},
+        "sets": {"retention": {"caption": 0.9, "mean": 0.9}, "colour": {"a": 0.5, "mean": 0.5}},
+        "majority": {"a": 0.25, "b": 0.5, "mean": 0.375},
+    }
+    if k:
+        metrics["yield"] = {
+            "answer": 0.5,
+            "rationale": 0.2,
+            "kept": 0.7,
+            "answer_by_task": {"a": 0.1 * k, "b": 0.0},
+            "rationale_by_task": {"a": 0.2, "b": 0.3},
         }
-        if k:
-            metrics["yield"] = {"answer": 0.5, "rationale": 0.2, "kept": 0.7}
-        write_json(tmp_path / f"cycle_{k}.json", metrics)
-    write_json(tmp_path / "final.json", {**metrics, "cycle": "final"})
-    cycles, final = report.table(2, tmp_path)
+    return metrics
+
+
+def test_report_tables(tmp_path):
+    metrics = {f"cycle_{k}": fake_metrics(0.1 * k, k) for k in range(3)}
+    metrics |= {"norat_1": fake_metrics(0.05, 1), "final": fake_metrics(0.15, 2)}
+    metrics["label_sft"] = fake_metrics(0.3)
+    for name, m in metrics.items():
+        write_json(tmp_path / f"{name}.json", m)
+    loaded = report.load_metrics(tmp_path)
+    table = report.results(2, loaded)
+    assert list(table.index) == [
+        "majority baseline", "base", "label-template SFT", "no rationalization, cycle 1",
+        "Video-STaR cycle 1", "Video-STaR cycle 2", "Video-STaR final (no rationales)",
+    ]  # fmt: skip
+    assert list(table.columns) == ["a", "b", "mean", "colour", "retention"]
+    assert table.at["Video-STaR cycle 2", "mean"] == pytest.approx(0.2)
+    assert table.at["majority baseline", "b"] == 0.5
+    cycles = report.cycles_frame(2, loaded)
     assert list(cycles["cycle"]) == [0, 1, 2]
     assert list(cycles["accuracy_mean"]) == pytest.approx([0.0, 0.1, 0.2])
-    text = report.markdown(cycles, final, {"accuracy": {"a": 0.3, "mean": 0.3}})
-    assert "majority baseline" in text and "final" in text and "label-template SFT" in text
-    assert json.loads(json.dumps(final))["cycle"] == "final"
+    assert cycles["norat_accuracy_mean"].tolist()[:2] == pytest.approx([0.0, 0.05])
+    assert cycles["yield_answer_a"].tolist()[1:] == pytest.approx([0.1, 0.2])
+    curves = report.per_task_yields(cycles)
+    assert list(curves) == ["a", "b"] and list(curves["a"]["rationale"]) == [0.2, 0.2]
+    text = report.markdown(table, cycles)
+    assert "| cycle 2 | 0.200 / 0.200 | 0.000 / 0.300 |" in text
+
+
+def test_readme_block_is_replaced_and_other_text_kept():
+    readme = f"intro\n{report.README_BEGIN}\nold\n{report.README_END}\noutro\n"
+    new = report.readme_with_results(readme, "# Title\n\n| a |\n")
+    assert new == f"intro\n{report.README_BEGIN}\n| a |\n{report.README_END}\noutro\n"
+    with pytest.raises(ValueError, match="results"):
+        report.readme_with_results("no block", "x")
+
+
+def test_readme_shows_the_committed_report():
+    """The README's results are metrics/report.md as committed (generated, never hand-typed)."""
+    readme = (REPO / "README.md").read_text()
+    committed = (REPO / "metrics" / "report.md").read_text()
+    assert report.readme_with_results(readme, committed) == readme
+
+
+def test_seed_aggregation_is_mean_and_sample_std():
+    from stages import seeds
+
+    show = [{"rev": "abc", "experiments": [{"revs": [
+        {"name": f"seed-{s}", "data": {
+            "params": {"params.yaml": {"data": {"iter": 1}}},
+            "metrics": {
+                f"metrics/cycles/{n}.json": {"data": fake_metrics(m)}
+                for n, m in (("cycle_0", 0.0), ("cycle_1", 0.2 * (s + 1)), ("label_sft", 0.5))
+            } | {"metrics/data.json": {"data": {}}},
+        }} for s in (0, 1)]}]}]  # fmt: skip
+    tables = [seeds.seed_table(seeds.experiment_data(show, f"seed-{s}")) for s in (0, 1)]
+    mean, std = seeds.aggregate(tables)
+    assert mean.at["Video-STaR cycle 1", "mean"] == pytest.approx(0.3)
+    assert std.at["Video-STaR cycle 1", "mean"] == pytest.approx(0.1414, abs=1e-4)
+    assert std.at["base", "mean"] == 0.0
+    text = seeds.to_markdown(mean, std, 2)
+    assert "| Video-STaR cycle 1 | 0.300 ± 0.141 |" in text
+    with pytest.raises(LookupError):
+        seeds.experiment_data(show, "seed-9")
 
 
 def test_llm_question_pools_use_the_paper_prompt(tmp_path):
