@@ -399,6 +399,7 @@ class CorpusConfig:
     captions: caption examples per clip, each with a different prompt.
     hints: "restate the given answer" examples per clip with a single-token answer.
     span_hints: the same with a multi-token answer (a number span or a two-item list).
+    sentence_hints: the same with a short sentence as the answer (free-text labels are sentences).
     """
 
     seed: int = 1
@@ -407,6 +408,7 @@ class CorpusConfig:
     captions: int = 2
     hints: int = 2
     span_hints: int = 1
+    sentence_hints: int = 1
 
     def __post_init__(self) -> None:
         if not 0 <= self.captions <= len(CAPTION_PROMPTS):
@@ -416,6 +418,24 @@ class CorpusConfig:
 def _random_question(rng: np.random.Generator) -> str:
     words = [str(w) for w in rng.choice(FILLER_WORDS, size=int(rng.integers(3, 9)))]
     return " ".join(words).capitalize() + "?"
+
+
+def _hint_key(rng: np.random.Generator) -> str:
+    """The hint's label name: a usual key, or a made-up word, as label names are arbitrary text
+    the model may never have read (rationalization hints name the label, e.g. "blinks: 2")."""
+    if rng.random() < 0.5:
+        return str(rng.choice(HINT_KEYS))
+    while True:
+        word = "".join(
+            rng.choice(list("abcdefghijklmnopqrstuvwxyz"), size=int(rng.integers(4, 10)))
+        )
+        if not TARGET_CUES.search(word):
+            return word
+
+
+def _sentence_answer(rng: np.random.Generator) -> str:
+    words = [str(w) for w in rng.choice(FILLER_WORDS + HINT_WORDS, size=int(rng.integers(2, 7)))]
+    return " ".join(words).capitalize() + "."
 
 
 def _span_answer(rng: np.random.Generator) -> str:
@@ -449,13 +469,14 @@ def corpus_examples(
     ]
     answers = [("hint", str(rng.choice(HINT_TOKENS))) for _ in range(cfg.hints)]
     answers += [("span_hint", _span_answer(rng)) for _ in range(cfg.span_hints)]
+    answers += [("sentence_hint", _sentence_answer(rng)) for _ in range(cfg.sentence_hints)]
     for kind, answer in answers:
-        hint = f"{rng.choice(HINT_KEYS)}: {answer}"
+        hint = f"{_hint_key(rng)}: {answer}"
         examples.append(
             {
                 "kind": kind,
                 "prompt": rationale_prompt(_random_question(rng), hint),
-                "response": f"{text[:-1]} so the answer is {answer}.",
+                "response": f"{text[:-1]} so the answer is {answer.removesuffix('.')}.",
             }
         )
     return examples

@@ -274,17 +274,17 @@ def test_generate_corpus_is_deterministic_and_shaped(tmp_path: Path) -> None:
     rows_b = generate_corpus(CORPUS, SMALL, tmp_path / "b")
     assert rows_a == rows_b
     assert video_bytes(tmp_path / "a", rows_a) == video_bytes(tmp_path / "b", rows_b)
-    per_clip = CORPUS.captions + CORPUS.hints + CORPUS.span_hints
+    per_clip = CORPUS.captions + CORPUS.hints + CORPUS.span_hints + CORPUS.sentence_hints
     assert len(rows_a) == 15 * per_clip
     assert sum(row["split"] == "test" for row in rows_a) == 3 * per_clip
-    assert {row["kind"] for row in rows_a} == {"caption", "hint", "span_hint"}
+    assert {row["kind"] for row in rows_a} == {"caption", "hint", "span_hint", "sentence_hint"}
     assert [row["id"] for row in rows_a] == sorted(row["id"] for row in rows_a)
     assert_no_target_questions(rows_a)
 
 
 def test_corpus_examples_restate_the_hint() -> None:
     rng = np.random.default_rng(5)
-    questions, caption_prompts = set(), set()
+    questions, caption_prompts, keys = set(), set(), set()
     for scene in scenes("route", 60) + scenes("blinks", 60):
         examples = corpus_examples(scene, rng, CorpusConfig())
         for example in examples:
@@ -296,12 +296,17 @@ def test_corpus_examples_restate_the_hint() -> None:
             assert question.startswith("Question: ") and question.endswith("?")
             assert 3 <= len(question.removeprefix("Question: ").split()) <= 8
             assert hint.startswith("Answer: ") and suffix.startswith("Can you explain")
-            answer = hint.removeprefix("Answer: ").split(": ", 1)[1].removesuffix(".")
+            key, answer = hint.removeprefix("Answer: ").split(": ", 1)
+            keys.add(key)
+            answer = answer.removesuffix(".").removesuffix(".")
             assert example["response"] == f"{caption(scene)[:-1]} so the answer is {answer}."
             if example["kind"] == "span_hint":
                 assert " to " in answer or ", " in answer
+            if example["kind"] == "sentence_hint":
+                assert 2 <= len(answer.split()) <= 6 and answer[0].isupper()
             questions.add(question)
     assert len(questions) > 200, "hint questions must be varied to transfer"
+    assert len(keys) > 100, "label names in hints must be varied to transfer"
     assert caption_prompts == set(CAPTION_PROMPTS)
 
 
