@@ -6,8 +6,9 @@
 Accuracy: the held-out answers (generated greedily from bare questions) verified with the same
 verifier as training data, per task and macro mean: `accuracy` on the adapted tasks, next to each
 task's majority baseline (always giving the most common training answer), and `sets` for every
-other evaluation set of `evalsets` (retention of general ability, transfer questions). Yields (what generation turned into training data):
-answered-and-verified and rationalized-and-verified, as fractions of the cycle's questions.
+other evaluation set of `evalsets` (retention of general ability, transfer questions).
+Yields (what generation turned into training data): answered-and-verified and
+rationalized-and-verified, as fractions of the cycle's questions.
 """
 
 from __future__ import annotations
