@@ -33,6 +33,15 @@ CYCLE_STAGES = ("answer", "verify", "rationalize", "reverify", "train", "evalgen
 KEYS = ("1", "2", "norat_1", "norat_2")  # Video-STaR's cycles and the no-rationalization chain
 
 
+def cycle_stages(keys: tuple[str, ...]) -> set[str]:
+    """The stages each key must run. reverify@norat_k verifies an empty file, and the committed
+    dvc.lock (the default run's) already records that empty input and output, so DVC may count it
+    up to date; its output is checked separately."""
+    return {f"{s}@{k}" for s in CYCLE_STAGES for k in keys} - {
+        f"reverify@{k}" for k in keys if k.startswith("norat")
+    }
+
+
 def merge(base: dict, extra: dict) -> dict:
     for key, value in extra.items():
         if isinstance(value, dict):
@@ -92,7 +101,9 @@ def clone(tmp_path_factory):
 
 def test_repro_produces_every_output(clone):
     repo, _, output = clone
-    assert {f"{s}@{k}" for s in CYCLE_STAGES for k in KEYS} <= ran_stages(output)
+    assert cycle_stages(KEYS) <= ran_stages(output)
+    for k in KEYS:
+        assert (repo / f"data/cycles/{k}/rationales.verified.jsonl").is_file()
     for path in [
         "data/world/manifest.jsonl",
         "data/world/transfer.jsonl",
@@ -240,7 +251,7 @@ def test_push_then_pull_into_a_new_clone(clone, tmp_path):
 def test_iter_extension_runs_only_the_new_cycle(clone):
     repo, env, _ = clone
     ran = ran_stages(run(["dvc", "exp", "run", "-S", "iter=3"], repo, env))
-    assert {f"{s}@{k}" for s in CYCLE_STAGES for k in ("3", "norat_3")} <= ran
+    assert cycle_stages(("3", "norat_3")) <= ran
     assert not ran & {f"{s}@{k}" for s in CYCLE_STAGES for k in KEYS}
     assert not ran & {"world", "prepare", "corpus", "base", "questions", "evalgen_base"}
     assert (repo / "metrics/cycles/cycle_3.json").is_file()
