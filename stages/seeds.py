@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from stages.report import results
+from stages import report
 
 METRICS_PREFIX = "metrics/cycles/"
 
@@ -53,7 +53,7 @@ def seed_table(data: dict[str, Any]) -> pd.DataFrame:
         if path.startswith(METRICS_PREFIX) and "data" in entry
     }
     params = data["params"]["params.yaml"]["data"]
-    return results(int(params["iter"]), metrics)
+    return report.results(int(params["iter"]), metrics)
 
 
 def aggregate(tables: Sequence[pd.DataFrame]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -64,21 +64,15 @@ def aggregate(tables: Sequence[pd.DataFrame]) -> tuple[pd.DataFrame, pd.DataFram
 
 
 def to_markdown(mean: pd.DataFrame, std: pd.DataFrame, n: int) -> str:
-    columns = ["model", *map(str, mean.columns)]
-    lines = [
-        f"Mean ± sample std over {n} seeds.\n",
-        "| " + " | ".join(columns) + " |",
-        "|" + "---|" * len(columns),
-    ]
-    for label in mean.index:
-        cells = []
-        for column in mean.columns:
-            m, s = mean.at[label, column], std.at[label, column]
-            cells.append(
-                "" if pd.isna(m) else f"{m:.3f} ± {s:.3f}" if not pd.isna(s) else f"{m:.3f}"
-            )
-        lines.append("| " + " | ".join([str(label), *cells]) + " |")
-    return "\n".join(lines) + "\n"
+    def cell(m: float, s: float) -> str:
+        return "" if pd.isna(m) else f"{m:.3f}" if pd.isna(s) else f"{m:.3f} ± {s:.3f}"
+
+    cells = pd.DataFrame(
+        [[cell(mean.at[r, c], std.at[r, c]) for c in mean.columns] for r in mean.index],
+        index=mean.index,
+        columns=mean.columns,
+    )
+    return f"Mean ± sample std over {n} seeds.\n\n" + report.to_markdown(cells, "model")
 
 
 def main(seeds: Sequence[int], extra: Sequence[str] = (), out: str | None = None) -> str:

@@ -406,9 +406,9 @@ class CorpusConfig:
     clips: int = 6000
     test_clips: int = 300
     captions: int = 2
-    hints: int = 2
+    hints: int = 1
     span_hints: int = 1
-    sentence_hints: int = 1
+    sentence_hints: int = 2
 
     def __post_init__(self) -> None:
         if not 0 <= self.captions <= len(CAPTION_PROMPTS):
@@ -420,21 +420,34 @@ def _random_question(rng: np.random.Generator) -> str:
     return " ".join(words).capitalize() + "?"
 
 
+def _made_up_word(rng: np.random.Generator, shortest: int, longest: int) -> str:
+    """Random letters that name no target cue: text the model can only restate, not recall."""
+    while True:
+        letters = rng.choice(
+            list("abcdefghijklmnopqrstuvwxyz"), size=int(rng.integers(shortest, longest + 1))
+        )
+        word = "".join(letters)
+        if not TARGET_CUES.search(word):
+            return word
+
+
 def _hint_key(rng: np.random.Generator) -> str:
     """The hint's label name: a usual key, or a made-up word, as label names are arbitrary text
     the model may never have read (rationalization hints name the label, e.g. "blinks: 2")."""
     if rng.random() < 0.5:
         return str(rng.choice(HINT_KEYS))
-    while True:
-        word = "".join(
-            rng.choice(list("abcdefghijklmnopqrstuvwxyz"), size=int(rng.integers(4, 10)))
-        )
-        if not TARGET_CUES.search(word):
-            return word
+    return _made_up_word(rng, 4, 9)
 
 
 def _sentence_answer(rng: np.random.Generator) -> str:
-    words = [str(w) for w in rng.choice(FILLER_WORDS + HINT_WORDS, size=int(rng.integers(2, 7)))]
+    """A short sentence, half its words made up: free-text labels use words the corpus never
+    had, so restating one must be copying, not recalling a familiar vocabulary."""
+    words = [
+        _made_up_word(rng, 1, 8)
+        if rng.random() < 0.5
+        else str(rng.choice(FILLER_WORDS + HINT_WORDS))
+        for _ in range(int(rng.integers(2, 7)))
+    ]
     return " ".join(words).capitalize() + "."
 
 
@@ -447,6 +460,12 @@ def _span_answer(rng: np.random.Generator) -> str:
     pool = DIRECTIONS if shape == 2 else HINT_TOKENS
     first, second = (str(x) for x in rng.choice(pool, size=2, replace=False))
     return f"{first}, {second}"
+
+
+def restatement(description: str, answer: str) -> str:
+    """A hint's answer restated after a description, as its own sentence: "... So the answer is X."
+    A sentence label is verified sentence by sentence, so the conclusion must stand alone."""
+    return f"{description} So the answer is {answer.removesuffix('.')}."
 
 
 def corpus_examples(
@@ -476,7 +495,7 @@ def corpus_examples(
             {
                 "kind": kind,
                 "prompt": rationale_prompt(_random_question(rng), hint),
-                "response": f"{text[:-1]} so the answer is {answer.removesuffix('.')}.",
+                "response": restatement(text, answer),
             }
         )
     return examples

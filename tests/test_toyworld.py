@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from stages.labels import Verifier
 from stages.records import check_manifest_row
 from stages.toyworld import (
     CAPTION_PROMPTS,
@@ -33,6 +34,7 @@ from stages.toyworld import (
     is_shown,
     labels_for,
     render,
+    restatement,
     sample_scene,
     target_question_leaks,
 )
@@ -241,6 +243,17 @@ def test_event_answers_are_distinct_under_the_sentence_verifier(minilm) -> None:
     assert against_captions.max() < 0.6, (answers[worst[0]], captions[worst[1]])
 
 
+def test_a_restated_event_answer_verifies_and_a_wrong_one_does_not(minilm) -> None:
+    """The corpus's restatement format keeps a copied sentence label verifiable."""
+    verifier = Verifier(embedder=minilm)
+    for description in all_captions()[::7]:
+        for kind, answer in EVENT_ANSWERS.items():
+            label = {"name": "answer", "type": "sentence", "value": answer}
+            for other in EVENT_ANSWERS.values():
+                [verdict] = verifier.verify(restatement(description, other), [label])
+                assert verdict.ok == (other == answer), (description, kind, other, verdict.score)
+
+
 @pytest.mark.parametrize("codec", ["libx264", "mpeg4"])
 def test_decoded_ball_colour_is_recognisable(tmp_path: Path, codec: str) -> None:
     rng = np.random.default_rng(0)
@@ -284,7 +297,7 @@ def test_generate_corpus_is_deterministic_and_shaped(tmp_path: Path) -> None:
 
 def test_corpus_examples_restate_the_hint() -> None:
     rng = np.random.default_rng(5)
-    questions, caption_prompts, keys = set(), set(), set()
+    questions, caption_prompts, keys, sentence_words = set(), set(), set(), set()
     for scene in scenes("route", 60) + scenes("blinks", 60):
         examples = corpus_examples(scene, rng, CorpusConfig())
         for example in examples:
@@ -299,12 +312,14 @@ def test_corpus_examples_restate_the_hint() -> None:
             key, answer = hint.removeprefix("Answer: ").split(": ", 1)
             keys.add(key)
             answer = answer.removesuffix(".").removesuffix(".")
-            assert example["response"] == f"{caption(scene)[:-1]} so the answer is {answer}."
+            assert example["response"] == f"{caption(scene)} So the answer is {answer}."
             if example["kind"] == "span_hint":
                 assert " to " in answer or ", " in answer
             if example["kind"] == "sentence_hint":
                 assert 2 <= len(answer.split()) <= 6 and answer[0].isupper()
+                sentence_words.update(answer.lower().split())
             questions.add(question)
+    assert len(sentence_words) > 300, "sentence hints must be copied, not recalled"
     assert len(questions) > 200, "hint questions must be varied to transfer"
     assert len(keys) > 100, "label names in hints must be varied to transfer"
     assert caption_prompts == set(CAPTION_PROMPTS)
