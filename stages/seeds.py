@@ -13,7 +13,9 @@ commit first. The table is the report stage's results table, one cell = mean ± 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -25,11 +27,18 @@ from stages import report
 METRICS_PREFIX = "metrics/cycles/"
 
 
+def _dvc(*args: str, **kwargs: Any) -> subprocess.CompletedProcess:
+    """Run dvc with this interpreter's environment first on PATH, so `.venv/bin/videostar seeds`
+    works without activating the venv (dvc, and the stages' `python`, resolve to the venv's)."""
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    return subprocess.run(["dvc", *args], env=env, **kwargs)
+
+
 def run_seed(seed: int, extra: Sequence[str] = ()) -> None:
     name = f"seed-{seed}"
-    subprocess.run(["dvc", "exp", "remove", name], capture_output=True)  # a rerun replaces it
+    _dvc("exp", "remove", name, capture_output=True)  # a rerun replaces it; none yet is fine
     overrides = [arg for pair in (("-S", s) for s in (f"seed={seed}", *extra)) for arg in pair]
-    subprocess.run(["dvc", "exp", "run", "--temp", "-n", name, *overrides], check=True)
+    _dvc("exp", "run", "--temp", "-n", name, *overrides, check=True)
 
 
 def experiment_data(show: Any, name: str) -> dict[str, Any]:
@@ -79,9 +88,7 @@ def main(seeds: Sequence[int], extra: Sequence[str] = (), out: str | None = None
     for seed in seeds:
         run_seed(seed, extra)
     show = json.loads(
-        subprocess.run(
-            ["dvc", "exp", "show", "--json"], check=True, capture_output=True, text=True
-        ).stdout
+        _dvc("exp", "show", "--json", check=True, capture_output=True, text=True).stdout
     )
     tables = [seed_table(experiment_data(show, f"seed-{seed}")) for seed in seeds]
     mean, std = aggregate(tables)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -321,6 +323,22 @@ def test_seed_aggregation_is_mean_and_sample_std():
     assert "| Video-STaR cycle 1 | 0.300 ± 0.141 |" in text
     with pytest.raises(LookupError):
         seeds.experiment_data(show, "seed-9")
+
+
+def test_seed_runs_use_this_interpreters_dvc_and_python(monkeypatch):
+    """`.venv/bin/videostar seeds` must work without an activated venv."""
+    from stages import seeds
+
+    calls = []
+    monkeypatch.setattr(seeds.subprocess, "run", lambda cmd, **kw: calls.append((cmd, kw)))
+    seeds.run_seed(3, ["iter=1"])
+    assert [cmd for cmd, _ in calls] == [
+        ["dvc", "exp", "remove", "seed-3"],
+        ["dvc", "exp", "run", "--temp", "-n", "seed-3", "-S", "seed=3", "-S", "iter=1"],
+    ]
+    venv_bin = str(Path(sys.executable).parent)
+    assert all(kw["env"]["PATH"].split(os.pathsep)[0] == venv_bin for _, kw in calls)
+    assert calls[1][1]["check"] is True
 
 
 def test_llm_question_pools_use_the_paper_prompt(tmp_path):
