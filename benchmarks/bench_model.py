@@ -23,7 +23,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from stages import model as M  # noqa: E402
+from videostar.lmm import model as M  # noqa: E402
 
 COLOURS = {
     "red": (220, 30, 30),

@@ -27,7 +27,7 @@ from pathlib import Path  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from stages.labels import Verifier, VerifyConfig, _load_embedder  # noqa: E402
+from videostar.labels import Verifier, VerifyConfig, _load_embedder  # noqa: E402
 
 ACTIONS = [
     "playing american football (in game)",

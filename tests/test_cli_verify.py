@@ -13,9 +13,9 @@ import json
 import numpy as np
 import pytest
 
-import stages.labels as labels_mod
-from stages import cli
-from stages.cli import main
+import videostar.labels.verifier as labels_mod
+from videostar.cli import main as cli
+from videostar.cli.main import main
 
 GOOD = [
     {"labels": [{"type": "category", "value": "left"}], "text": "It moves left.", "id": "a"},

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from stages import config, evalsets, toyworld
-from stages.records import write_jsonl
+from videostar.core.records import write_jsonl
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -13,9 +13,9 @@ import math
 import numpy as np
 import pytest
 
-import stages.labels as labels_mod
-from stages.config import ConfigError, from_dict
-from stages.labels import (
+import videostar.labels.verifier as labels_mod
+from videostar.core.config import ConfigError, from_dict
+from videostar.labels import (
     LABEL_TYPES,
     NumberConfig,
     SentenceConfig,
@@ -28,7 +28,7 @@ from stages.labels import (
     render_hint,
     validate_label,
 )
-from stages.records import dumps
+from videostar.core.records import dumps
 
 
 def _no_embedder(strings: list[str]) -> np.ndarray:

@@ -16,8 +16,8 @@ import numpy as np
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from stages.config import from_dict
-from stages.labels import (
+from videostar.core.config import from_dict
+from videostar.labels import (
     MAX_SENTENCES,
     Verifier,
     VerifyConfig,
@@ -25,7 +25,7 @@ from stages.labels import (
     render_hint,
     validate_label,
 )
-from stages.records import dumps
+from videostar.core.records import dumps
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

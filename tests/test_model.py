@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import torch
 
-from stages import model as M
+from videostar.lmm import model as M
 
 pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")
 

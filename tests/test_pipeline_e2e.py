@@ -88,7 +88,7 @@ def clone(tmp_path_factory):
     conf = dest / "conf" / "config.yaml"
     conf.write_text(yaml.safe_dump(merge(yaml.safe_load(conf.read_text()), SMALL), sort_keys=False))
     run(
-        [sys.executable, "-c", "from stages.compose import compose_params; compose_params()"],
+        [sys.executable, "-c", "from videostar.cli.compose import compose_params; compose_params()"],
         dest,
         env,
     )
@@ -262,7 +262,7 @@ def test_iter_extension_runs_only_the_new_cycle(clone):
 def test_seeds_run_as_experiments_and_aggregate(clone):
     repo, env, _ = clone
     out = run(
-        [sys.executable, "-m", "stages.cli", "seeds", "--seeds", "0", "1", "--out", "seeds.md"],
+        [sys.executable, "-m", "videostar.cli.main", "seeds", "--seeds", "0", "1", "--out", "seeds.md"],
         repo,
         env,
     )

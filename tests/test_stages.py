@@ -21,9 +21,9 @@ from stages import (
     report,
     train,
 )
-from stages.compose import compose_params
-from stages.records import read_json, read_jsonl, write_json, write_jsonl
-from stages.video import write_video
+from videostar.cli.compose import compose_params
+from videostar.core.records import read_json, read_jsonl, write_json, write_jsonl
+from videostar.video.clips import write_video
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -83,7 +83,7 @@ def test_one_seed_param_drives_every_seed(tmp_path):
 
 
 def test_videostar_params_command(tmp_path, monkeypatch):
-    from stages.cli import main
+    from videostar.cli.main import main
 
     shutil.copytree(REPO / "conf", tmp_path / "conf")
     shutil.copytree(REPO / "hydra_plugins", tmp_path / "hydra_plugins")
@@ -304,7 +304,7 @@ def test_readme_shows_the_committed_report():
 
 
 def test_seed_aggregation_is_mean_and_sample_std():
-    from stages import seeds
+    from videostar.cli import seeds
 
     show = [{"rev": "abc", "experiments": [{"revs": [
         {"name": f"seed-{s}", "data": {
@@ -327,7 +327,7 @@ def test_seed_aggregation_is_mean_and_sample_std():
 
 def test_seed_runs_use_this_interpreters_dvc_and_python(monkeypatch):
     """`.venv/bin/videostar seeds` must work without an activated venv."""
-    from stages import seeds
+    from videostar.cli import seeds
 
     calls = []
     monkeypatch.setattr(seeds.subprocess, "run", lambda cmd, **kw: calls.append((cmd, kw)))

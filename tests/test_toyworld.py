@@ -1,4 +1,4 @@
-"""Fast tests of stages.toyworld: determinism, label validity per task, corpus without leakage."""
+"""Fast tests of videostar.toyworld: determinism, label validity per task, corpus without leakage."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from stages.labels import Verifier
-from stages.records import check_manifest_row
-from stages.toyworld import (
+from videostar.labels import Verifier
+from videostar.core.records import check_manifest_row
+from videostar.toyworld.world import (
     CAPTION_PROMPTS,
     COLOURS,
     DIRECTIONS,
@@ -38,7 +38,7 @@ from stages.toyworld import (
     sample_scene,
     target_question_leaks,
 )
-from stages.video import read_frames, write_video
+from videostar.video.clips import read_frames, write_video
 
 SMALL = WorldConfig(seed=3, train_per_task=3, test_per_task=2)
 

@@ -1,4 +1,4 @@
-"""Fast tests of stages.video: round trip, byte-determinism, both decoders, failure reasons."""
+"""Fast tests of videostar.video: round trip, byte-determinism, both decoders, failure reasons."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from stages import video
-from stages.video import VideoError, probe, read_frames, sample_indices, write_video
+from videostar.video import clips as video
+from videostar.video.clips import VideoError, probe, read_frames, sample_indices, write_video
 
 
 def moving_square(frames: int = 8, size: int = 32) -> np.ndarray:

@@ -1,7 +1,7 @@
 """The built-in labeled dataset: seeded clips of one ball, with labels of every type the paper uses.
 
     from pathlib import Path
-    from stages.toyworld import WorldConfig, CorpusConfig, generate_world, generate_corpus
+    from videostar.toyworld.world import WorldConfig, CorpusConfig, generate_world, generate_corpus
     rows = generate_world(WorldConfig(seed=0), Path("data/world"))        # manifest rows
     corpus = generate_corpus(CorpusConfig(), WorldConfig(), Path("data/corpus"))
 
@@ -34,7 +34,7 @@ from __future__ import annotations
 import functools
 import itertools
 import re
-import zlib
+
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,8 +42,9 @@ from typing import Any
 
 import numpy as np
 
-from stages.prompts import rationale_prompt
-from stages.video import write_video
+from videostar.core import seeding
+from videostar.loop.prompts import rationale_prompt
+from videostar.video.clips import write_video
 
 
 @dataclass(frozen=True)
@@ -295,9 +296,9 @@ def colour_questions(cfg: WorldConfig) -> list[dict[str, Any]]:
     rows = []
     for task in cfg.tasks:
         for index in range(cfg.test_per_task):
-            scene = sample_scene(_stream("world", cfg.seed, "test", task, index), task, cfg)
+            scene = sample_scene(seeding.rng("world", cfg.seed, "test", task, index), task, cfg)
             video_id = world_video_id("test", task, index)
-            pick = zlib.crc32(video_id.encode()) % len(COLOUR_QUESTIONS)
+            pick = seeding.pick(len(COLOUR_QUESTIONS), "colour-question", video_id)
             rows.append(
                 {
                     "id": f"{video_id}-colour",
@@ -320,12 +321,6 @@ def colour_questions(cfg: WorldConfig) -> list[dict[str, Any]]:
     return rows
 
 
-def _stream(*parts: int | str) -> np.random.Generator:
-    # crc32 rather than hash(): string hashing is salted per Python process.
-    words = [p if isinstance(p, int) else zlib.crc32(p.encode()) for p in parts]
-    return np.random.default_rng(np.random.SeedSequence(words))
-
-
 def world_video_id(split: str, task: str, index: int) -> str:
     return f"toy-{split}-{task}-{index:04d}"
 
@@ -337,7 +332,7 @@ def generate_world(cfg: WorldConfig, out_dir: Path) -> list[dict[str, Any]]:
     for split, count in (("train", cfg.train_per_task), ("test", cfg.test_per_task)):
         for task in cfg.tasks:
             for index in range(count):
-                scene = sample_scene(_stream("world", cfg.seed, split, task, index), task, cfg)
+                scene = sample_scene(seeding.rng("world", cfg.seed, split, task, index), task, cfg)
                 video_id = world_video_id(split, task, index)
                 video = f"videos/{video_id}.mp4"
                 write_video(out_dir / video, render(scene, cfg), cfg.fps)
@@ -477,7 +472,7 @@ def restatement(description: str, answer: str) -> str:
 
 
 def corpus_examples(
-    scene: Scene, rng: np.random.Generator, cfg: CorpusConfig
+    scene: Scene, rng: np.random.Generator, cfg: CorpusConfig, hint_prompt: str
 ) -> list[dict[str, str]]:
     """Captions under varied prompts, and hints to copy in the paper's rationalization format.
 
@@ -502,7 +497,7 @@ def corpus_examples(
         examples.append(
             {
                 "kind": kind,
-                "prompt": rationale_prompt(_random_question(rng), hint),
+                "prompt": rationale_prompt(hint_prompt, _random_question(rng), hint),
                 "response": restatement(text, answer),
             }
         )
@@ -510,7 +505,7 @@ def corpus_examples(
 
 
 def generate_corpus(
-    corpus_cfg: CorpusConfig, world_cfg: WorldConfig, out_dir: Path
+    corpus_cfg: CorpusConfig, world_cfg: WorldConfig, out_dir: Path, hint_prompt: str
 ) -> list[dict[str, Any]]:
     """Write out_dir/videos/<clip>.mp4 and return example rows, several per clip, sorted by id.
 
@@ -521,13 +516,13 @@ def generate_corpus(
     rows = []
     for split, count in (("train", corpus_cfg.clips), ("test", corpus_cfg.test_clips)):
         for index in range(count):
-            rng = _stream("corpus", corpus_cfg.seed, split, index)
+            rng = seeding.rng("corpus", corpus_cfg.seed, split, index)
             task = str(rng.choice(world_cfg.tasks))
             scene = sample_scene(rng, task, world_cfg)
             clip_id = f"corpus-{split}-{index:05d}"
             video = f"videos/{clip_id}.mp4"
             write_video(out_dir / video, render(scene, world_cfg), world_cfg.fps)
-            for number, example in enumerate(corpus_examples(scene, rng, corpus_cfg)):
+            for number, example in enumerate(corpus_examples(scene, rng, corpus_cfg, hint_prompt)):
                 rows.append(
                     {"id": f"{clip_id}-{number:02d}", "video": video, "split": split, **example}
                 )

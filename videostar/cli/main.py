@@ -8,7 +8,7 @@
 ``verify`` reads one sample per line, ``{"labels": [{"type", "value", "name"?}, ...], "text": str,
 "duration"?: seconds, "frame_size"?: [width, height]}``, and writes each line back, in order, with
 ``"ok"`` (all labels pass) and ``"verdicts"`` added. Thresholds come from the ``verify`` section of
-``--params`` (or of ./params.yaml when it has one), else the defaults of stages.labels.VerifyConfig.
+``--params`` (or of ./params.yaml when it has one), else the defaults of videostar.labels.VerifyConfig.
 Malformed lines are reported on stderr as ``IN.jsonl:LINE: reason`` and skipped; the exit code is 1
 when any line was skipped, 2 when the run could not start, else 0.
 """
@@ -22,9 +22,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from stages.config import ConfigError, from_dict, load_params
-from stages.labels import Verifier, VerifyConfig, passed, validate_label
-from stages.records import write_jsonl
+from videostar.core.config import ConfigError, from_dict, load_params
+from videostar.labels import Verifier, VerifyConfig, passed, validate_label
+from videostar.core.records import write_jsonl
 
 # Sentence embeddings are batched over this many lines: big enough to keep the encoder busy,
 # small enough that memory does not grow with the file.
@@ -140,7 +140,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_params(args: argparse.Namespace) -> int:
-    from stages.compose import compose_params
+    from videostar.cli.compose import compose_params
 
     out = compose_params(".", args.overrides)
     print(f"videostar params: wrote {out}", file=sys.stderr)
@@ -148,7 +148,7 @@ def cmd_params(args: argparse.Namespace) -> int:
 
 
 def cmd_seeds(args: argparse.Namespace) -> int:
-    from stages import seeds
+    from videostar.cli import seeds
 
     print(seeds.main(args.seeds, args.set, args.out))
     return 0

@@ -1,7 +1,7 @@
 """The one record shape every stage reads and writes, and deterministic JSONL I/O.
 
 A label is ``{"name": str, "type": str, "value": ...}`` with ``type`` one of the label types in
-``stages.labels``. The same ``labels`` list travels on every row:
+``videostar.labels``. The same ``labels`` list travels on every row:
 
 - manifest row:   id, video (path relative to the dataset root), split, task, duration (s),
                   frame_size ([width, height]), labels

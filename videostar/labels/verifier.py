@@ -4,8 +4,8 @@ A label is ``{"name": str, "type": str, "value": ...}`` (``name`` defaults to th
 text passes when *every* one of its labels is found in it; each label type has its own parser and rule,
 with thresholds from the ``verify`` section of params.yaml::
 
-    from stages.config import from_dict
-    from stages.labels import Verifier, VerifyConfig, passed
+    from videostar.core.config import from_dict
+    from videostar.labels import Verifier, VerifyConfig, passed
 
     verifier = Verifier(from_dict(VerifyConfig, params["verify"]))
     verdicts = verifier.verify("The answer is left.", [{"type": "category", "value": "left"}])

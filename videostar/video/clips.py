@@ -1,6 +1,6 @@
 """Video I/O: deterministic mp4 writing, probing and uniform frame sampling.
 
-    from stages.video import write_video, probe, read_frames
+    from videostar.video.clips import write_video, probe, read_frames
     write_video("clip.mp4", frames, fps=8)      # (T, H, W, 3) uint8
     info = probe("clip.mp4")                     # VideoInfo(num_frames=8, fps=8.0, ...)
     clip = read_frames("clip.mp4", 8)            # (8, H, W, 3) uint8, uniformly sampled

@@ -2,7 +2,7 @@
 
 This is the only module that touches transformers and peft; every stage goes through it.
 
-    from stages.model import TinyConfig, SamplingConfig, TrainConfig, build_tiny, load, generate, train, save
+    from videostar.lmm import TinyConfig, SamplingConfig, TrainConfig, build_tiny, load, generate, train, save
 
     build_tiny(TinyConfig(), corpus_texts, Path("models/base"))      # random weights, BPE tokenizer
     model, processor = load("models/base")                           # or a folder with identity.json

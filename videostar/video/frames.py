@@ -7,7 +7,7 @@ from collections.abc import Iterable
 import numpy as np
 from tqdm import tqdm
 
-from stages import video
+from videostar.video import clips as video
 
 
 def load_clips(

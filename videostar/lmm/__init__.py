@@ -1,0 +1,1 @@
+"""The video LMM: loading and saving, generation, training, the tiny offline builder."""
