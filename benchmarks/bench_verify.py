@@ -1,4 +1,4 @@
-"""Throughput of the label verifier (stages/labels.py) on realistic generated answers.
+"""Throughput of the label verifier (videostar/labels) on realistic generated answers.
 
     .venv/bin/python benchmarks/bench_verify.py [--samples 2000] [--one-by-one 200] [--threads 2]
 
@@ -27,7 +27,8 @@ from pathlib import Path  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from videostar.labels import Verifier, VerifyConfig, _load_embedder  # noqa: E402
+from videostar.labels import Verifier, VerifyConfig  # noqa: E402
+from videostar.labels.verifier import _load_embedder  # noqa: E402
 
 ACTIONS = [
     "playing american football (in game)",

@@ -1,39 +1,20 @@
-"""OmegaConf resolver that lets one scalar, ``iter``, drive how many STaR cycles dvc.yaml unrolls.
+"""OmegaConf resolver that turns ``iter`` and the ``loop`` section into the cycle graph.
 
-DVC's Hydra composition (``dvc exp run``) imports every module under ``hydra_plugins/`` before it
-composes ``conf/config.yaml`` into ``params.yaml``; importing this module registers
-``${cycles:N,NORAT}``, the dict ``foreach`` unrolls. Key ``"k"`` is Video-STaR's cycle k; with
-NORAT true, key ``"norat_k"`` is cycle k of the no-rationalization ablation, a second chain from
-the same base. Each item names its model, its predecessor (generation uses the previous cycle's
-model) and whether it rationalizes, because DVC templates have no arithmetic:
-
-    "2":       {cycle: 2, name: cycle_2, init: cycle_1, rationalize: "on"}
-    "norat_1": {cycle: 1, name: norat_1, init: cycle_0, rationalize: "off"}
+DVC's Hydra composition (``dvc exp run``; ``videostar params`` for ``dvc repro``) imports every
+module under ``hydra_plugins/`` before it composes ``conf/config.yaml`` into ``params.yaml``; this
+one registers ``${loop_graph:ITER,NO_RATIONALIZATION,RESTART_FROM_BASE}``, whose value
+(videostar.loop.graph) dvc.yaml's ``foreach`` loops unroll. ``dvc exp run -S iter=4`` after a
+3-cycle run adds only cycle 4's stages (and moves the final model to cycle 4's data).
 """
 
 from omegaconf import DictConfig, OmegaConf
 
-
-def cycle_graph(n: int, no_rationalization: bool = False) -> dict[str, dict]:
-    n = int(n)
-    if n < 1:
-        raise ValueError(f"iter must be >= 1, got {n}")
-    chains = [("", "cycle", "on")] + ([("norat_", "norat", "off")] if no_rationalization else [])
-    graph = {}
-    for key_prefix, model_prefix, rationalize in chains:
-        for k in range(1, n + 1):
-            graph[f"{key_prefix}{k}"] = {
-                "cycle": k,
-                "name": f"{model_prefix}_{k}",
-                "init": "cycle_0" if k == 1 else f"{model_prefix}_{k - 1}",
-                "rationalize": rationalize,
-            }
-    return graph
+from videostar.loop.graph import graph
 
 
-def cycles(n: int, no_rationalization: bool = False) -> DictConfig:
+def loop_graph(iterations: int, no_rationalization: bool, restart_from_base: bool) -> DictConfig:
     # Must be an OmegaConf container: a plain dict returned by a resolver is not re-resolved.
-    return OmegaConf.create(cycle_graph(n, bool(no_rationalization)))
+    return OmegaConf.create(graph(iterations, bool(no_rationalization), bool(restart_from_base)))
 
 
-OmegaConf.register_new_resolver("cycles", cycles, replace=True)
+OmegaConf.register_new_resolver("loop_graph", loop_graph, replace=True)

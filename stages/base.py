@@ -1,80 +1,76 @@
-"""Stage `base`: the cycle-0 model.
+"""Stage `base`: the model every cycle starts from.
 
-    python -m stages.base             # reads params.yaml `model`, `pretrain`; writes models/cycle_0/
+    python -m stages.base --corpus data/corpus --out models/base --metrics metrics/base.json
     dvc repro base
 
 Default (`model.name_or_path: null`): build the tiny Qwen2-VL-architecture model offline (BPE
 tokenizer trained on the corpus text, official processor classes) and pretrain it on the corpus's
 training split, which gives it a pretrained LMM's general abilities but none of the target tasks.
 With `model.name_or_path` set, the stage only records the pretrained model's identity in
-models/cycle_0/identity.json; every later stage loads it through the same code path.
+OUT/identity.json; every later stage loads it through the same code path.
 """
 
 from __future__ import annotations
 
+import argparse
 import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from stages import config, model, prompts
-from stages.frames import load_clips
-from stages.records import read_jsonl, write_json
-
-OUT = Path("models/cycle_0")
-CORPUS = Path("data/corpus")
-METRICS = Path("metrics/base.json")
+from videostar.core import config
+from videostar.core.records import read_jsonl, write_json
+from videostar.lmm import loading, tiny, training
+from videostar.lmm.config import TinyConfig, TrainConfig
+from videostar.video.frames import load_clips
 
 
 @dataclass(frozen=True)
 class ModelConfig:
-    name_or_path: str | None = None
-    revision: str | None = None
-    trust_remote_code: bool = False
-    tiny: model.TinyConfig = field(default_factory=model.TinyConfig)
+    """name_or_path: null builds the tiny model, else a local folder or hub id; revision: a hub
+    revision; trust_remote_code: only ever true when you trust the checkpoint's code."""
 
-
-def tokenizer_texts(rows: list[dict]) -> list[str]:
-    fixed = [prompts.ANSWER, prompts.RATIONALE, prompts.QUESTION_GENERATION]
-    return fixed + [r["prompt"] for r in rows] + [r["response"] for r in rows]
+    name_or_path: str | None
+    revision: str | None
+    trust_remote_code: bool
+    tiny: TinyConfig = field(default_factory=TinyConfig)
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--corpus", type=Path, required=True)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--metrics", type=Path, required=True)
+    args = parser.parse_args()
     params = config.load_params()
     cfg = config.section(ModelConfig, "model", params)
-    shutil.rmtree(OUT, ignore_errors=True)
-    OUT.mkdir(parents=True)
+    shutil.rmtree(args.out, ignore_errors=True)
+    args.out.mkdir(parents=True)
     if cfg.name_or_path:
-        identity = {
-            "name_or_path": cfg.name_or_path,
-            "revision": cfg.revision,
-            "trust_remote_code": cfg.trust_remote_code,
-        }
-        write_json(OUT / "identity.json", identity)
-        write_json(METRICS, {"kind": "pretrained", **identity})
+        identity = {"name_or_path": cfg.name_or_path, "revision": cfg.revision}
+        write_json(args.out / loading.IDENTITY_FILE, identity)
+        write_json(args.metrics, {"kind": "pretrained", **identity})
         print(f"base: pretrained model {cfg.name_or_path}")
         return
 
-    pretrain = config.section(model.TrainConfig, "pretrain", params)
-    rows = [r for r in read_jsonl(CORPUS / "examples.jsonl") if r["split"] == "train"]
-    model.build_tiny(cfg.tiny, tokenizer_texts(rows), OUT)
-    frames, errors = load_clips(
-        (str(CORPUS / r["video"]) for r in rows), params["sampling"]["num_frames"], desc="corpus"
-    )
+    pretrain = config.section(TrainConfig, "pretrain", params)
+    rows = [r for r in read_jsonl(args.corpus / "examples.jsonl") if r["split"] == "train"]
+    tiny.build_tiny(cfg.tiny, [r["prompt"] for r in rows] + [r["response"] for r in rows], args.out)
+    videos = [str(args.corpus / r["video"]) for r in rows]
+    frames, errors = load_clips(videos, config.value("sampling.num_frames", int, params), "corpus")
     if errors:
         raise RuntimeError(f"base: {len(errors)} corpus videos failed to decode: {errors}")
-    lm, processor = model.load(OUT, for_training=True)
-    examples = [(frames[str(CORPUS / r["video"])], r["prompt"], r["response"]) for r in rows]
+    lm, processor = loading.load(args.out, for_training=True)
+    examples = [(frames[v], r["prompt"], r["response"]) for v, r in zip(videos, rows, strict=True)]
     start = time.perf_counter()
-    result = model.train(lm, processor, examples, pretrain, progress=True)
+    result = training.train(lm, processor, examples, pretrain, progress=True)
     print(f"base: pretrained {result['steps']} steps in {time.perf_counter() - start:.0f} s")
-    lm = result["model"]
-    model.save(lm, processor, OUT)
+    loading.save(result["model"], processor, args.out)
     write_json(
-        METRICS,
+        args.metrics,
         {
             "kind": "tiny",
-            "parameters": sum(p.numel() for p in lm.parameters()),
+            "parameters": sum(p.numel() for p in result["model"].parameters()),
             "examples": len(examples),
             **{k: result[k] for k in ("steps", "loss_first", "loss_last")},
         },

@@ -1,48 +1,51 @@
 """Stage `label_sft`: the paper's "Video-LLaVA+" baseline, label-template fine-tuning.
 
-    python -m stages.label_sft        # reads params.yaml `train`; writes models/label_sft/
+    python -m stages.label_sft --questions data/questions/questions.jsonl --init models/base \
+        --corpus data/corpus --out models/label_sft --records data/train/label_sft \
+        --metrics metrics/train/label_sft.json
     dvc repro label_sft
 
-Fine-tunes from the base on every training question answered by its bare gold labels rendered in
-a simple template ("The answer is left."), no reasoning, with the same recipe as a STaR cycle
-(epochs clamped to [min_steps, max_steps], the same share of general data). Evaluated exactly like
-the cycles (`label_sft_evalgen`, `label_sft_evaluate`).
+Fine-tunes from the base on every training question answered by its bare gold labels in a
+simple template ("The answer is left."), no reasoning, with the same recipe as a STaR cycle
+(params `train`). Evaluated exactly like every other model (`evalgen@label_sft`).
 """
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
-from typing import Any
 
-from stages import config, labels
-from stages.records import read_jsonl
-from stages.train import BASE, CycleTrainConfig, fit
-
-QUESTIONS = Path("data/questions/questions.jsonl")
-
-
-def label_samples(questions: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [
-        {**row, "prompt_kind": "label_template", "text": labels.render_answer(row["labels"])}
-        for row in questions
-        if row["split"] == "train"
-    ]
+from videostar.core import config, seeding
+from videostar.core.records import read_jsonl, write_json
+from videostar.loop import training_set
+from videostar.loop.finetune import CycleTrainConfig, fit
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--questions", type=Path, required=True)
+    parser.add_argument("--init", type=Path, required=True)
+    parser.add_argument("--corpus", type=Path, required=True)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--records", type=Path, required=True)
+    parser.add_argument("--metrics", type=Path, required=True)
+    args = parser.parse_args()
     params = config.load_params()
     cfg = config.section(CycleTrainConfig, "train", params)
-    kept = label_samples(read_jsonl(QUESTIONS))
-    fit(
-        kept,
-        init=BASE,
-        out=Path("models/label_sft"),
-        records_dir=Path("data/label_sft/train"),
+    samples = training_set.label_template_samples(read_jsonl(args.questions))
+    stats = fit(
+        samples,
+        init=args.init,
+        corpus_dir=args.corpus,
+        out=args.out,
+        records_dir=args.records,
         cfg=cfg,
-        num_frames=params["sampling"]["num_frames"],
-        seed=cfg.seed,
-        stats={"baseline": "label_template"},
+        num_frames=config.value("sampling.num_frames", int, params),
+        seed=seeding.derive(cfg.seed, "train", "label_sft"),
+        trust_remote_code=config.value("model.trust_remote_code", bool, params),
     )
+    write_json(args.metrics, {"model": "label_sft", "training": stats})
+    print(f"label_sft: {stats}")
 
 
 if __name__ == "__main__":

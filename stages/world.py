@@ -1,31 +1,34 @@
 """Stage `world`: generate the built-in toy world of labeled videos.
 
-    python -m stages.world            # reads params.yaml `world`, writes data/world/
+    python -m stages.world --out data/world      # reads params.yaml `world`
     dvc repro world
 
-Writes data/world/videos/*.mp4, data/world/manifest.jsonl (one row per video, the project's
-manifest schema, so a real dataset adapter can stand in its place) and data/world/transfer.jsonl
-(a colour question per held-out video: a related property no stage trains on, for `evalsets`).
+Writes OUT/videos/*.mp4, OUT/manifest.jsonl (the project's manifest schema, so a real dataset
+stands in its place) and OUT/transfer.jsonl (a colour question per held-out video: a related
+property no stage trains on, for `evalsets`).
 """
 
 from __future__ import annotations
 
+import argparse
 import shutil
 from pathlib import Path
 
-from stages import config, toyworld
-from stages.records import write_jsonl
-
-OUT = Path("data/world")
+from videostar.core import config
+from videostar.core.records import write_jsonl
+from videostar.toyworld import world
 
 
 def main() -> None:
-    cfg = config.section(toyworld.WorldConfig, "world")
-    shutil.rmtree(OUT, ignore_errors=True)
-    rows = toyworld.generate_world(cfg, OUT)
-    write_jsonl(OUT / "manifest.jsonl", rows)
-    write_jsonl(OUT / "transfer.jsonl", toyworld.colour_questions(cfg))
-    print(f"world: {len(rows)} videos -> {OUT}")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args()
+    cfg = config.section(world.WorldConfig, "world")
+    shutil.rmtree(args.out, ignore_errors=True)
+    rows = world.generate_world(cfg, args.out)
+    write_jsonl(args.out / "manifest.jsonl", rows)
+    write_jsonl(args.out / "transfer.jsonl", world.colour_questions(cfg))
+    print(f"world: {len(rows)} videos -> {args.out}")
 
 
 if __name__ == "__main__":

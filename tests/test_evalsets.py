@@ -6,10 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from stages import config, evalsets, toyworld
+from videostar.core import config, seeding
 from videostar.core.records import write_jsonl
+from videostar.evaluation import evalsets
+from videostar.prompts import PromptsConfig
+from videostar.toyworld import world as toyworld
 
 REPO = Path(__file__).resolve().parents[1]
+HINT = PromptsConfig().rationale
 
 
 def question(i: int, split: str, task: str = "direction", text: str = "Which way?") -> dict:
@@ -25,11 +29,11 @@ def test_sets_are_built_and_training_questions_refused(tmp_path):
     transfer = tmp_path / "world" / "transfer.jsonl"
     write_jsonl(transfer, toyworld.colour_questions(world))
     corpus = toyworld.generate_corpus(
-        toyworld.CorpusConfig(clips=2, test_clips=3), world, tmp_path / "corpus"
+        toyworld.CorpusConfig(clips=2, test_clips=3), world, tmp_path / "corpus", HINT
     )
     questions = [question(0, "train"), question(1, "test"), question(2, "test", "route")]
     cfg = evalsets.EvalSetsConfig(
-        rephrased={"direction": ("Toward which side?",)}, transfer=(str(transfer),)
+        seed=0, rephrased={"direction": ("Toward which side?",)}, transfer=(str(transfer),)
     )
     rows = evalsets.build(cfg, questions, corpus, tmp_path / "corpus")
     by_set: dict[str, list] = {}
@@ -47,7 +51,7 @@ def test_sets_are_built_and_training_questions_refused(tmp_path):
     assert colour["video"] == (transfer.parent / "videos" / f"{colour['video_id']}.mp4").as_posix()
     assert all(r["split"] == "test" for r in rows)
 
-    leaky = evalsets.EvalSetsConfig(rephrased={"direction": ("which way?",)})
+    leaky = evalsets.EvalSetsConfig(seed=0, rephrased={"direction": ("which way?",)}, transfer=())
     with pytest.raises(config.ConfigError, match="training questions"):
         evalsets.build(leaky, questions, corpus, tmp_path / "corpus")
 
@@ -78,7 +82,7 @@ def test_colour_questions_name_the_rendered_colour():
     for row in toyworld.colour_questions(world):
         index = int(row["video_id"].rsplit("-", 1)[1])
         scene = toyworld.sample_scene(
-            toyworld._stream("world", world.seed, "test", "blinks", index), "blinks", world
+            seeding.rng("world", world.seed, "test", "blinks", index), "blinks", world
         )
         assert row["labels"][0]["value"] == scene.colour
         assert toyworld.TARGET_CUES.search(row["question"])  # the corpus never asks it

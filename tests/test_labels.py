@@ -1,4 +1,4 @@
-"""Conformance table of the label verifier (stages/labels.py): each type's pass/fail edges.
+"""Conformance table of the label verifier (videostar/labels): each type's pass/fail edges.
 
     .venv/bin/python -m pytest tests/test_labels.py -q
 
@@ -9,26 +9,33 @@ all-MiniLM-L6-v2 (loaded once for the module) and a fake embedder for exact-thre
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, fields
 
 import numpy as np
 import pytest
 
 import videostar.labels.verifier as labels_mod
 from videostar.core.config import ConfigError, from_dict
+from videostar.core.records import dumps
 from videostar.labels import (
     LABEL_TYPES,
+    REGISTRY,
+    LabelType,
     NumberConfig,
+    Sample,
     SentenceConfig,
     SequenceConfig,
     Verdict,
     Verifier,
     VerifyConfig,
     passed,
+    register,
     render_answer,
     render_hint,
     validate_label,
 )
-from videostar.core.records import dumps
+from videostar.labels.registry import compose_config, verdict
+from videostar.labels.text import Text
 
 
 def _no_embedder(strings: list[str]) -> np.ndarray:
@@ -60,8 +67,13 @@ def seq(*items: str, **extra: object) -> dict:
 
 
 LEFT_RIGHT = ["left", "right", "up", "down"]
-WORDS = {"sequence": {"match": "words"}}
+WORDS = {"sequence": {"match": "words", "exclusive": False}}
 WORDS_EXCLUSIVE = {"sequence": {"match": "words", "exclusive": True}}
+# The paper's sequence rule; the project default (params.yaml) is exclusive "words" mode.
+PAPER_SEQUENCE = {
+    "category": {"exclusive": True},
+    "sequence": {"match": "embedding", "exclusive": False},
+}
 
 # (text, labels, verify kwargs, config overrides, expected ok per label)
 TABLE = [
@@ -117,7 +129,7 @@ TABLE = [
         "It moves left and then right.",
         [cat("left", classes=LEFT_RIGHT)],
         {},
-        {},
+        {"category": {"exclusive": False}},
         [True],
         id="cat-two-classes-lenient",
     ),
@@ -574,6 +586,63 @@ def test_label_types_registry():
     )
 
 
+@dataclass(frozen=True)
+class _ShadeConfig:
+    threshold: float = 0.5
+
+
+class _Shade(LabelType):
+    """A throwaway type: its value must be a word, checked by cosine with the text's sentences."""
+
+    name = "shade"
+    config = _ShadeConfig
+
+    def validate(self, value: object) -> None:
+        if value not in ("red", "blue"):
+            raise ValueError(f"shade value must be red or blue, got {value!r}")
+
+    def to_embed(self, label: dict, text: Text, config: object) -> list[str]:
+        return [*text.sentences, label["value"]]
+
+    def check(self, label: dict, sample: Sample, config: object) -> Verdict:
+        score = float(sample.similarities([label["value"]], sample.text.sentences).max())
+        return verdict(label, score >= config.shade.threshold, score, None)
+
+    def render(self, value: object) -> str:
+        return f"{value}ish"
+
+
+def test_registry_is_the_one_place_that_knows_a_type():
+    assert [f.name for f in fields(VerifyConfig)] == list(REGISTRY) == list(LABEL_TYPES)
+    label = {"type": "shade", "value": "red"}
+    with pytest.raises(ValueError, match="unknown label type 'shade'"):
+        validate_label(label)
+    register(_Shade)
+    try:
+        config_class = compose_config(__name__)
+        assert [f.name for f in fields(config_class)] == [*LABEL_TYPES, "shade"]
+        config = from_dict(config_class, {"shade": {"threshold": 0.9}})
+        validate_label(label)
+        with pytest.raises(ValueError, match="shade value must be red or blue"):
+            validate_label({"type": "shade", "value": "green"})
+        assert render_hint([label, num(2)]) == "shade: redish. number: 2"
+        embedded = []
+
+        def embedder(strings: list[str]) -> np.ndarray:
+            embedded.append(strings)
+            return np.array([[1.0, 0.0] if "red" in s else [0.0, 1.0] for s in strings])
+
+        verifier = Verifier(config, embedder=embedder)
+        items = [(text, [label, cat("left")], None, None) for text in ("Left, red.", "Left.")]
+        results = verifier.verify_many(items)
+        assert embedded == [["Left, red.", "red", "Left."]]
+        assert [[v.ok for v in vs] for vs in results] == [[True, True], [False, True]]
+    finally:
+        del REGISTRY["shade"]
+    with pytest.raises(ValueError, match="unknown label type 'shade'"):
+        validate_label(label)
+
+
 def test_config_from_params_section():
     cfg = from_dict(VerifyConfig, {"category": {"threshold": 85}, "number": {"mode": "any"}})
     assert cfg.category.threshold == 85.0 and cfg.number == NumberConfig(rel_tol=0.1, mode="any")
@@ -585,13 +654,14 @@ def test_config_from_params_section():
 
 
 def test_sequence_config():
-    assert SequenceConfig() == SequenceConfig(threshold=0.25, match="embedding", exclusive=False)
+    # The project's defaults (= params.yaml): items matched as words, other classes refused.
+    assert SequenceConfig() == SequenceConfig(threshold=0.25, match="words", exclusive=True)
     cfg = from_dict(VerifyConfig, WORDS_EXCLUSIVE)
     assert cfg.sequence.match == "words" and cfg.sequence.exclusive is True
     with pytest.raises(ValueError, match="sequence.match"):
         from_dict(VerifyConfig, {"sequence": {"match": "regex"}})
     with pytest.raises(ValueError, match="sequence.exclusive"):
-        from_dict(VerifyConfig, {"sequence": {"exclusive": True}})
+        from_dict(VerifyConfig, {"sequence": {"match": "embedding", "exclusive": True}})
 
 
 # -------------------------------------------------------------------------------------- rendering
@@ -660,8 +730,8 @@ def minilm():
 
 @pytest.fixture(scope="module")
 def real_verifier(minilm):
-    """The default Verifier (sequence "embedding" mode) with the real model."""
-    return Verifier(from_dict(VerifyConfig, {"category": {"exclusive": True}}), embedder=minilm)
+    """The paper's rules (sequence "embedding" mode, nothing exclusive) with the real model."""
+    return Verifier(from_dict(VerifyConfig, PAPER_SEQUENCE), embedder=minilm)
 
 
 @pytest.fixture(scope="module")
@@ -822,7 +892,8 @@ def test_sequence_order_fake(text, expected):
 
 def test_sequence_threshold_edge():
     table = {"a": [1.0, 0.0], "b": [0.0, 1.0], "x": _unit(0.25), "y": [0.0, 1.0]}
-    (v,) = Verifier(embedder=_table_embedder(table)).verify(
+    paper = from_dict(VerifyConfig, PAPER_SEQUENCE)
+    (v,) = Verifier(paper, embedder=_table_embedder(table)).verify(
         "x; y", [{"type": "sequence", "value": ["a", "b"]}]
     )
     assert v.ok and v.score == pytest.approx(0.25)

@@ -1,4 +1,4 @@
-"""Property tests of the verifier's never-raise contract (stages/labels.py).
+"""Property tests of the verifier's never-raise contract (videostar/labels).
 
     .venv/bin/python -m pytest tests/test_labels_properties.py -q
 
@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from videostar.core.config import from_dict
+from videostar.core.records import dumps
 from videostar.labels import (
     MAX_SENTENCES,
     Verifier,
@@ -25,7 +26,6 @@ from videostar.labels import (
     render_hint,
     validate_label,
 )
-from videostar.core.records import dumps
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -1,4 +1,4 @@
-"""Mechanics of stages/model.py on a tiny random Qwen2-VL: build, load, generate, train, save.
+"""Mechanics of videostar.lmm on a tiny random Qwen2-VL: build, load, generate, train, save.
 
 Never asserts generated text (random weights give torch-version-dependent output), only structure,
 determinism and that training moves the loss.
@@ -8,15 +8,23 @@ determinism and that training moves the loss.
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 import torch
+import yaml
 
-from videostar.lmm import model as M
+from videostar.core import seeding
+from videostar.lmm import families, generation, loading, tiny, training
+from videostar.lmm.config import SamplingConfig, TinyConfig, TrainConfig
+
+ROOT = Path(__file__).resolve().parents[1]
 
 pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")
 
@@ -31,7 +39,45 @@ CORPUS = [
     "so the answer is 3",
 ] * 20
 
-GREEDY = M.SamplingConfig(temperature=0.0, max_new_tokens=6)
+
+def _sampling(**overrides: Any) -> SamplingConfig:
+    """A SamplingConfig with every field explicit (the dataclass has no defaults)."""
+    fields = {
+        "temperature": 0.0,
+        "top_p": 1.0,
+        "top_k": 0,
+        "repetition_penalty": 1.0,
+        "max_new_tokens": 6,
+        "batch_size": 32,
+    }
+    return SamplingConfig(**{**fields, **overrides})
+
+
+def _train_cfg(**overrides: Any) -> TrainConfig:
+    """A TrainConfig with every field explicit (the dataclass has no defaults)."""
+    fields = {
+        "method": "full",
+        "lr": 5e-4,
+        "weight_decay": 0.01,
+        "betas": (0.9, 0.98),
+        "warmup_steps": 30,
+        "min_lr_ratio": 0.1,
+        "grad_clip": 1.0,
+        "batch_size": 16,
+        "epochs": 3.0,
+        "min_steps": 150,
+        "max_steps": 800,
+        "lora_r": 16,
+        "lora_alpha": 32,
+        "lora_dropout": 0.0,
+        "lora_targets": ("q_proj", "k_proj", "v_proj", "o_proj"),
+        "seed": 0,
+    }
+    return TrainConfig(**{**fields, **overrides})
+
+
+GREEDY = _sampling()
+QWEN2_VL = families.get("qwen2_vl")
 
 
 def _clip(seed: int) -> np.ndarray:
@@ -61,7 +107,7 @@ def _cpu(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(scope="module")
 def tiny_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("tiny")
-    M.build_tiny(M.TinyConfig(), CORPUS, out)
+    tiny.build_tiny(TinyConfig(), CORPUS, out)
     return out
 
 
@@ -85,7 +131,7 @@ def test_build_round_trip_through_auto_classes(tiny_dir: Path) -> None:
     model = AutoModelForImageTextToText.from_pretrained(str(tiny_dir))
     assert type(model).__name__ == "Qwen2VLForConditionalGeneration"
     n_params = sum(p.numel() for p in model.parameters())
-    assert 0.5e6 < n_params < 0.7e6, n_params
+    assert 0.7e6 < n_params < 0.9e6, n_params  # params.yaml model.tiny: 0.81 M
     assert processor.video_processor.do_sample_frames is False
 
     text = processor.apply_chat_template(
@@ -100,17 +146,17 @@ def test_build_round_trip_through_auto_classes(tiny_dir: Path) -> None:
 
 
 def test_build_is_byte_deterministic(tiny_dir: Path, tmp_path: Path) -> None:
-    M.build_tiny(M.TinyConfig(), CORPUS, tmp_path)
+    tiny.build_tiny(TinyConfig(), CORPUS, tmp_path)
     assert _files(tmp_path) == _files(tiny_dir)
     assert "model.safetensors" in _files(tmp_path)
 
 
 def test_load_identity_json(tiny_dir: Path, tmp_path: Path) -> None:
-    (tmp_path / M.IDENTITY_FILE).write_text(
+    (tmp_path / loading.IDENTITY_FILE).write_text(
         json.dumps({"name_or_path": str(tiny_dir), "revision": None})
     )
-    model, processor = M.load(tmp_path)
-    reference, _ = M.load(tiny_dir)
+    model, processor = loading.load(tmp_path)
+    reference, _ = loading.load(tiny_dir)
     assert not model.training
     for (name, a), (_, b) in zip(
         model.state_dict().items(), reference.state_dict().items(), strict=True
@@ -120,83 +166,83 @@ def test_load_identity_json(tiny_dir: Path, tmp_path: Path) -> None:
 
 def test_device_comes_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("VIDEOSTAR_DEVICE", "cpu")
-    assert M.resolve_device() == torch.device("cpu")
-    assert M.resolve_dtype(torch.device("cpu")) == torch.float32
+    assert loading.resolve_device() == torch.device("cpu")
+    assert loading.resolve_dtype(torch.device("cpu")) == torch.float32
 
 
 # ---------------------------------------------------------------------------- generate
 
 
 def test_generate_structure_order_and_batch_invariance(tiny_dir: Path) -> None:
-    model, processor = M.load(tiny_dir)
+    model, processor = loading.load(tiny_dir)
     items = [(_clip(i), q) for i, q in enumerate(["What colour?", "Which way does it go?", "Hi"])]
-    batched = M.generate(model, processor, items, GREEDY, seed=0)
-    single = M.generate(
+    batched = generation.generate(model, processor, items, GREEDY, seed=0)
+    single = generation.generate(
         model,
         processor,
         items,
-        M.SamplingConfig(temperature=0.0, max_new_tokens=6, batch_size=1),
+        _sampling(temperature=0.0, max_new_tokens=6, batch_size=1),
         0,
     )
     assert len(batched) == 3 and all(isinstance(t, str) for t in batched)
     assert batched == single
-    reversed_out = M.generate(model, processor, items[::-1], GREEDY, seed=0)
+    reversed_out = generation.generate(model, processor, items[::-1], GREEDY, seed=0)
     assert reversed_out == batched[::-1]
-    assert M.generate(model, processor, [], GREEDY, seed=0) == []
+    assert generation.generate(model, processor, [], GREEDY, seed=0) == []
 
 
 def test_generate_sampling_is_seeded(tiny_dir: Path) -> None:
-    model, processor = M.load(tiny_dir)
+    model, processor = loading.load(tiny_dir)
     items = [(_clip(i), "What colour is the ball?") for i in range(4)]
-    hot = M.SamplingConfig(temperature=1.0, max_new_tokens=8, batch_size=2)
-    first = M.generate(model, processor, items, hot, seed=7)
-    assert M.generate(model, processor, items, hot, seed=7) == first
-    others = [M.generate(model, processor, items, hot, seed=s) for s in (8, 9)]
+    hot = _sampling(temperature=1.0, max_new_tokens=8, batch_size=2)
+    first = generation.generate(model, processor, items, hot, seed=7)
+    assert generation.generate(model, processor, items, hot, seed=7) == first
+    others = [generation.generate(model, processor, items, hot, seed=s) for s in (8, 9)]
     assert any(o != first for o in others)
 
 
 def test_generate_text_with_tiny_text_lm(tmp_path: Path) -> None:
-    M.build_tiny_text_lm(tmp_path, CORPUS)
+    tiny.build_tiny_text_lm(tmp_path, CORPUS)
     prompts = ["A video is labeled red.", "What questions could you ask?", "Hi"]
-    cfg = M.SamplingConfig(temperature=0.0, max_new_tokens=5, batch_size=2)
-    out = M.generate_text(tmp_path, prompts, cfg, seed=0)
+    cfg = _sampling(temperature=0.0, max_new_tokens=5, batch_size=2)
+    out = generation.generate_text(tmp_path, prompts, cfg, seed=0)
     assert len(out) == 3 and all(isinstance(t, str) for t in out)
-    assert M.generate_text(tmp_path, prompts[::-1], cfg, seed=0) == out[::-1]
+    assert generation.generate_text(tmp_path, prompts[::-1], cfg, seed=0) == out[::-1]
 
 
 # ---------------------------------------------------------------------------- training
 
 
 def test_steps_and_schedule() -> None:
-    cfg = M.TrainConfig()
-    assert M.steps_for(10, cfg) == 150
-    assert M.steps_for(1600, cfg) == 300
-    assert M.steps_for(100_000, cfg) == 800
+    cfg = _train_cfg()
+    assert training.steps_for(10, cfg) == 150
+    assert training.steps_for(1600, cfg) == 300
+    assert training.steps_for(100_000, cfg) == 800
     total = 200
-    assert M.lr_at(0, total, cfg) == pytest.approx(1 / 30)
-    assert M.lr_at(29, total, cfg) == pytest.approx(1.0)
-    assert M.lr_at(total, total, cfg) == pytest.approx(0.1)
+    assert training.lr_at(0, total, cfg) == pytest.approx(1 / 30)
+    assert training.lr_at(29, total, cfg) == pytest.approx(1.0)
+    assert training.lr_at(total, total, cfg) == pytest.approx(0.1)
     with pytest.raises(ValueError):
-        M.TrainConfig(method="qlora")
+        _train_cfg(method="qlora")
 
 
 def test_labels_cover_only_the_response(tiny_dir: Path, examples: list) -> None:
-    _, processor = M.load(tiny_dir)
-    enc = M.encode_examples(processor, examples + examples[:1])
-    assert len(enc.pixel_values) == 4  # a repeated clip is preprocessed once
+    _, processor = loading.load(tiny_dir)
+    enc = training.encode_examples(processor, examples + examples[:1], QWEN2_VL)
+    assert len(enc.clips) == 4  # a repeated clip is preprocessed once
     tok = processor.tokenizer
     rows = [0, 3]
-    batch = M.collate(enc, rows, tok.pad_token_id, processor.video_token_id)
+    batch = training.collate(enc, rows, tok.pad_token_id, processor.video_token_id)
     for i, r in enumerate(rows):
         frames, prompt, response = examples[r]
         n_prompt, n_total = enc.prompt_lens[r], len(enc.input_ids[r])
         labels = batch["labels"][i]
-        assert (labels[:n_prompt] == M.IGNORE_INDEX).all()
-        assert (labels[n_total:] == M.IGNORE_INDEX).all()
+        assert (labels[:n_prompt] == training.IGNORE_INDEX).all()
+        assert (labels[n_total:] == training.IGNORE_INDEX).all()
         assert tok.decode(labels[n_prompt:n_total]) == response + "<|im_end|>"
         # The prompt tokens must be exactly what generate() feeds the model.
         reference = processor(
-            text=[M._prompt_text(processor, prompt)], videos=[frames], return_tensors="pt"
+            text=[QWEN2_VL.prompt(processor, prompt)], videos=[frames], return_tensors="pt"
         )
         assert torch.equal(batch["input_ids"][i, :n_prompt], reference["input_ids"][0])
         assert batch["attention_mask"][i].sum() == n_total
@@ -206,11 +252,11 @@ def test_labels_cover_only_the_response(tiny_dir: Path, examples: list) -> None:
 
 @pytest.mark.parametrize("method", ["full", "lora"])
 def test_loss_falls(tiny_dir: Path, examples: list, method: str) -> None:
-    model, processor = M.load(tiny_dir, for_training=True)
+    model, processor = loading.load(tiny_dir, for_training=True)
     lr = 1e-3 if method == "full" else 5e-3
-    cfg = M.TrainConfig(method=method, lr=lr, batch_size=4, warmup_steps=5)
+    cfg = _train_cfg(method=method, lr=lr, batch_size=4, warmup_steps=5)
     logged: list[tuple[int, float]] = []
-    result = M.train(
+    result = training.train(
         model, processor, examples, cfg, steps=60, log=lambda s, v: logged.append((s, v))
     )
     assert result["steps"] == 60 == len(result["losses"]) == len(logged)
@@ -224,11 +270,11 @@ def test_loss_falls(tiny_dir: Path, examples: list, method: str) -> None:
 
 
 def test_full_save_is_byte_deterministic(tiny_dir: Path, examples: list, tmp_path: Path) -> None:
-    cfg = M.TrainConfig(batch_size=2)
+    cfg = _train_cfg(batch_size=2)
     for run in ("a", "b"):
-        model, processor = M.load(tiny_dir, for_training=True)
-        M.train(model, processor, examples, cfg, steps=3)
-        M.save(model, processor, tmp_path / run)
+        model, processor = loading.load(tiny_dir, for_training=True)
+        training.train(model, processor, examples, cfg, steps=3)
+        loading.save(model, processor, tmp_path / run)
     a, b = _files(tmp_path / "a"), _files(tmp_path / "b")
     assert a == b
     assert a["model.safetensors"] != (tiny_dir / "model.safetensors").read_bytes()
@@ -238,22 +284,22 @@ def test_lora_save_load_round_trip(
     tiny_dir: Path, examples: list, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    model, processor = M.load(tiny_dir, for_training=True)
-    cfg = M.TrainConfig(method="lora", lr=5e-3, batch_size=4, warmup_steps=2)
-    result = M.train(model, processor, examples, cfg, steps=10)
+    model, processor = loading.load(tiny_dir, for_training=True)
+    cfg = _train_cfg(method="lora", lr=5e-3, batch_size=4, warmup_steps=2)
+    result = training.train(model, processor, examples, cfg, steps=10)
     with pytest.raises(ValueError, match="LoRA"):
-        M.save(model, processor, tmp_path / "wrong")
-    M.save(result["model"], processor, Path("adapter"), base_dir=tiny_dir)
-    M.save(result["model"], processor, Path("adapter2"), base_dir=tiny_dir)
+        loading.save(model, processor, tmp_path / "wrong")
+    loading.save(result["model"], processor, Path("adapter"), base_dir=tiny_dir)
+    loading.save(result["model"], processor, Path("adapter2"), base_dir=tiny_dir)
     assert _files(Path("adapter")) == _files(Path("adapter2"))
 
     base_ref = json.loads(Path("adapter/base.json").read_text())["base"]
     assert not Path(base_ref).is_absolute() and Path(base_ref).resolve() == tiny_dir.resolve()
-    loaded, loaded_processor = M.load("adapter")
+    loaded, loaded_processor = loading.load("adapter")
     assert type(loaded).__name__ == "Qwen2VLForConditionalGeneration"  # merged, not a PeftModel
     items = [(frames, prompt) for frames, prompt, _ in examples]
-    expected = M.generate(result["model"], processor, items, GREEDY, seed=0)
-    assert M.generate(loaded, loaded_processor, items, GREEDY, seed=0) == expected
+    expected = generation.generate(result["model"], processor, items, GREEDY, seed=0)
+    assert generation.generate(loaded, loaded_processor, items, GREEDY, seed=0) == expected
 
 
 @pytest.mark.gpu
@@ -262,12 +308,314 @@ def test_cuda_generate_and_train(
     tiny_dir: Path, examples: list, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("VIDEOSTAR_DEVICE", "cuda")
-    model, processor = M.load(tiny_dir)
+    model, processor = loading.load(tiny_dir)
     assert next(model.parameters()).device.type == "cuda"
     items = [(frames, prompt) for frames, prompt, _ in examples]
-    assert len(M.generate(model, processor, items, GREEDY, seed=0)) == 4
+    assert len(generation.generate(model, processor, items, GREEDY, seed=0)) == 4
     for method in ("full", "lora"):
-        model, processor = M.load(tiny_dir, for_training=True)
-        cfg = M.TrainConfig(method=method, batch_size=4, warmup_steps=2)
-        result = M.train(model, processor, examples, cfg, steps=5)
+        model, processor = loading.load(tiny_dir, for_training=True)
+        cfg = _train_cfg(method=method, batch_size=4, warmup_steps=2)
+        result = training.train(model, processor, examples, cfg, steps=5)
         assert all(np.isfinite(result["losses"]))
+
+
+# ---------------------------------------------------------------------------- configs
+
+
+def test_sampling_and_train_configs_have_no_defaults() -> None:
+    for cls in (SamplingConfig, TrainConfig):
+        for field in dataclasses.fields(cls):
+            assert field.default is dataclasses.MISSING, (cls.__name__, field.name)
+            assert field.default_factory is dataclasses.MISSING, (cls.__name__, field.name)
+    assert {f.name for f in dataclasses.fields(SamplingConfig)} == {
+        "temperature",
+        "top_p",
+        "top_k",
+        "repetition_penalty",
+        "max_new_tokens",
+        "batch_size",
+    }
+    # params.yaml gives lists; the frozen config holds tuples.
+    cfg = _train_cfg(betas=[0.8, 0.9], lora_targets=["q_proj"])
+    assert cfg.betas == (0.8, 0.9) and cfg.lora_targets == ("q_proj",)
+    with pytest.raises(ValueError, match="betas"):
+        _train_cfg(betas=[0.9])
+
+
+def test_tiny_defaults_equal_params_yaml() -> None:
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())["model"]["tiny"]
+    assert dataclasses.asdict(TinyConfig()) == params
+
+
+# ---------------------------------------------------------------------------- decoding policy
+
+
+def _pollute(config: Any) -> None:
+    """A checkpoint's own decoding policy, every knob of which would change greedy output."""
+    config.repetition_penalty = 5.0
+    config.do_sample = True
+    config.top_k = 3
+    config.temperature = 0.9
+    config.max_length = 5
+    config.min_new_tokens = 6
+    config.no_repeat_ngram_size = 1  # not a SamplingConfig knob: must not leak in either
+
+
+def test_generation_config_is_complete() -> None:
+    from types import SimpleNamespace
+
+    from transformers import GenerationConfig
+
+    tok = SimpleNamespace(eos_token_id=11, pad_token_id=12)
+    model = SimpleNamespace(generation_config=GenerationConfig(eos_token_id=[3, 4]))
+    greedy = generation.generation_config(_sampling(repetition_penalty=1.3), model, tok)
+    assert greedy.do_sample is False and greedy.num_beams == 1
+    assert greedy.temperature is None and greedy.top_k is None and greedy.top_p is None
+    assert greedy.repetition_penalty == 1.3 and greedy.max_new_tokens == 6
+    # Stop ids from the checkpoint (several), pad from the tokenizer where it has none.
+    assert greedy.eos_token_id == [3, 4] and greedy.pad_token_id == 12
+    hot = generation.generation_config(_sampling(temperature=0.7, top_p=0.9, top_k=5), model, tok)
+    assert (hot.do_sample, hot.temperature, hot.top_p, hot.top_k) == (True, 0.7, 0.9, 5)
+
+
+def test_generate_ignores_checkpoint_decoding_policy(tiny_dir: Path, tmp_path: Path) -> None:
+    polluted = tmp_path / "polluted"
+    shutil.copytree(tiny_dir, polluted)
+    model, _ = loading.load(polluted)
+    _pollute(model.generation_config)
+    model.generation_config.save_pretrained(polluted)
+
+    clean_model, processor = loading.load(tiny_dir)
+    model, _ = loading.load(polluted)
+    assert model.generation_config.repetition_penalty == 5.0  # the policy is really there
+    items = [(_clip(i), q) for i, q in enumerate(["What colour?", "Which way does it go?"])]
+    cfg = _sampling(max_new_tokens=8)
+    expected = generation.generate(clean_model, processor, items, cfg, seed=0)
+    assert generation.generate(model, processor, items, cfg, seed=0) == expected
+    # The checkpoint's config is restored after generating.
+    assert model.generation_config.repetition_penalty == 5.0 and model.generation_config.top_k == 3
+
+
+def test_generate_text_ignores_checkpoint_decoding_policy(tmp_path: Path) -> None:
+    from transformers import GenerationConfig
+
+    tiny.build_tiny_text_lm(tmp_path / "clean", CORPUS)
+    shutil.copytree(tmp_path / "clean", tmp_path / "polluted")
+    config = GenerationConfig.from_pretrained(tmp_path / "polluted")
+    _pollute(config)
+    config.save_pretrained(tmp_path / "polluted")
+    prompts = ["A video is labeled red.", "What questions could you ask?"]
+    cfg = _sampling(max_new_tokens=8)
+    expected = generation.generate_text(tmp_path / "clean", prompts, cfg, seed=0)
+    assert generation.generate_text(tmp_path / "polluted", prompts, cfg, seed=0) == expected
+
+
+def test_generate_seeds_each_batch_from_the_shared_derivation(
+    tiny_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model, processor = loading.load(tiny_dir)
+    seeds: list[int] = []
+    original = generation.seed_torch
+
+    def spy(seed: int) -> None:
+        seeds.append(seed)
+        original(seed)
+
+    monkeypatch.setattr(generation, "seed_torch", spy)
+    hot = _sampling(temperature=1.0, max_new_tokens=8, batch_size=1)
+    first = generation.generate(model, processor, [(_clip(0), "a"), (_clip(1), "b")], hot, seed=7)
+    assert seeds == [seeding.derive(7, "batch", 0), seeding.derive(7, "batch", 1)]
+    # Batch 1's sample depends only on (seed, 1), not on what batch 0 held.
+    other = generation.generate(model, processor, [(_clip(5), "z"), (_clip(1), "b")], hot, seed=7)
+    assert other[1] == first[1]
+
+
+# ---------------------------------------------------------------------------- loading contract
+
+
+def test_identity_json_cannot_turn_on_remote_code(
+    tiny_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import transformers
+
+    (tmp_path / loading.IDENTITY_FILE).write_text(
+        json.dumps({"name_or_path": str(tiny_dir), "revision": None, "trust_remote_code": True})
+    )
+    seen: list[bool] = []
+    for cls in (transformers.AutoProcessor, transformers.AutoModelForImageTextToText):
+        original = cls.from_pretrained
+
+        def spy(*args: Any, _original: Any = original, **kwargs: Any) -> Any:
+            seen.append(kwargs.get("trust_remote_code"))
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(cls, "from_pretrained", spy)
+    with pytest.warns(UserWarning, match="trust_remote_code"):
+        loading.load(tmp_path)
+    assert seen == [False, False]
+    loading.load(tmp_path, trust_remote_code=True)  # the caller's argument (params) decides
+    assert seen[2:] == [True, True]
+
+
+def _logits(model: Any, processor: Any, examples: list) -> torch.Tensor:
+    enc = training.encode_examples(processor, examples, families.for_model(model))
+    tok = processor.tokenizer
+    batch = training.collate(enc, range(len(examples)), tok.pad_token_id, processor.video_token_id)
+    batch.pop("labels")
+    with torch.no_grad():
+        return model(**batch).logits
+
+
+def test_lora_chain_keeps_every_adapter(
+    tiny_dir: Path, examples: list, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from peft import PeftModel
+
+    monkeypatch.chdir(tmp_path)
+    cfg = _train_cfg(method="lora", lr=5e-3, batch_size=4, warmup_steps=2)
+    model, processor = loading.load(tiny_dir, for_training=True)
+    loading.save(
+        training.train(model, processor, examples, cfg, steps=5)["model"],
+        processor,
+        Path("A"),
+        base_dir=tiny_dir,
+    )
+    # The next cycle continues from A: it is loaded from A, so A is its base.
+    model, processor = loading.load("A", for_training=True)
+    again = training.train(model, processor, examples, dataclasses.replace(cfg, seed=1), steps=5)
+    loading.save(again["model"], processor, Path("B"), base_dir=Path("A"))
+    assert json.loads(Path("B/base.json").read_text()) == {"base": "A"}
+    root, adapters = loading.adapter_chain("B")
+    assert adapters == [Path("A"), Path("B")] and root.resolve() == tiny_dir.resolve()
+
+    chain, _ = loading.load("B")
+    only_a, _ = loading.load("A")
+    manual, _ = loading.load(tiny_dir)
+    for adapter in ("A", "B"):
+        manual = PeftModel.from_pretrained(manual, adapter).merge_and_unload()
+    manual.eval()
+    logits = _logits(chain, processor, examples)
+    assert not torch.allclose(logits, _logits(only_a, processor, examples))
+    torch.testing.assert_close(logits, _logits(manual, processor, examples))
+    with pytest.raises(ValueError, match="own base"):
+        loading.save(again["model"], processor, Path("B"), base_dir=Path("B"))
+
+
+def test_lora_targets_default_to_the_family(tiny_dir: Path, examples: list) -> None:
+    model, processor = loading.load(tiny_dir, for_training=True)
+    cfg = _train_cfg(method="lora", lora_targets=(), batch_size=4)
+    result = training.train(model, processor, examples, cfg, steps=1)
+    targets = result["model"].peft_config["default"].target_modules
+    assert set(targets) == set(QWEN2_VL.lora_targets)
+
+
+# ---------------------------------------------------------------------------- families
+
+
+def test_unknown_family_is_refused() -> None:
+    with pytest.raises(NotImplementedError, match=r"'video_llava'.*qwen2_5_vl, qwen2_vl"):
+        families.get("video_llava")
+
+
+def _build_tiny_qwen2_5_vl(out: Path) -> None:
+    """A random Qwen2.5-VL with the tiny tokenizer and processor sizes, built offline."""
+    from transformers import (
+        Qwen2_5_VLConfig,
+        Qwen2_5_VLForConditionalGeneration,
+        Qwen2_5_VLProcessor,
+        Qwen2VLImageProcessorPil,
+        Qwen2VLVideoProcessor,
+    )
+
+    tokenizer = tiny.train_tokenizer(CORPUS, 512)
+    ids = {t: tokenizer.convert_tokens_to_ids(t) for t in tiny.SPECIAL_TOKENS}
+    common = {
+        "size": {"shortest_edge": 1024, "longest_edge": 1024},
+        "patch_size": 8,
+        "temporal_patch_size": 2,
+        "merge_size": 2,
+    }
+    processor = Qwen2_5_VLProcessor(
+        image_processor=Qwen2VLImageProcessorPil(**common),
+        video_processor=Qwen2VLVideoProcessor(
+            **common, do_sample_frames=False, cap_pixels_per_frame=False
+        ),
+        tokenizer=tokenizer,
+        chat_template=tiny.CHAT_TEMPLATE,
+    )
+    config = Qwen2_5_VLConfig(
+        text_config={
+            "vocab_size": len(tokenizer),
+            "hidden_size": 64,
+            "intermediate_size": 128,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 4,
+            "num_key_value_heads": 2,
+            "rope_parameters": {
+                "rope_type": "default",
+                "rope_theta": 1e4,
+                "mrope_section": [2, 3, 3],
+            },
+            "bos_token_id": ids["<|endoftext|>"],
+            "eos_token_id": ids["<|im_end|>"],
+            "pad_token_id": ids["<|endoftext|>"],
+        },
+        vision_config={
+            "depth": 2,
+            "hidden_size": 32,
+            "out_hidden_size": 64,
+            "intermediate_size": 64,
+            "num_heads": 2,
+            "patch_size": 8,
+            "temporal_patch_size": 2,
+            "spatial_merge_size": 2,
+            "window_size": 32,
+            "fullatt_block_indexes": [1],
+        },
+        image_token_id=ids["<|image_pad|>"],
+        video_token_id=ids["<|video_pad|>"],
+        vision_start_token_id=ids["<|vision_start|>"],
+        vision_end_token_id=ids["<|vision_end|>"],
+    )
+    torch.manual_seed(0)
+    model = Qwen2_5_VLForConditionalGeneration(config)
+    model.generation_config.eos_token_id = ids["<|im_end|>"]
+    model.generation_config.pad_token_id = ids["<|endoftext|>"]
+    model.save_pretrained(out)
+    processor.save_pretrained(out)
+
+
+def test_qwen2_5_vl_shares_the_code_path(examples: list, tmp_path: Path) -> None:
+    _build_tiny_qwen2_5_vl(tmp_path / "q25")
+    model, processor = loading.load(tmp_path / "q25", for_training=True)
+    family = families.for_model(model)
+    assert family is families.get("qwen2_5_vl") and family.clip_keys == ("second_per_grid_ts",)
+
+    # Training batches carry exactly the inputs generate() gets from the processor.
+    enc = training.encode_examples(processor, examples, family)
+    tok = processor.tokenizer
+    batch = training.collate(enc, [1], tok.pad_token_id, processor.video_token_id)
+    frames, prompt, _ = examples[1]
+    reference = processor(
+        text=[family.prompt(processor, prompt)],
+        videos=[frames],
+        do_sample_frames=False,
+        return_tensors="pt",
+    )
+    n_prompt = enc.prompt_lens[1]
+    for key in ("input_ids", "mm_token_type_ids"):
+        assert torch.equal(batch[key][0, :n_prompt], reference[key][0]), key
+    for key in ("pixel_values_videos", "video_grid_thw", "second_per_grid_ts"):
+        assert torch.equal(batch[key], torch.as_tensor(reference[key])), key
+
+    for method in ("full", "lora"):
+        model, processor = loading.load(tmp_path / "q25", for_training=True)
+        cfg = _train_cfg(method=method, lr=5e-3, batch_size=4, warmup_steps=2)
+        result = training.train(model, processor, examples, cfg, steps=3)
+        assert all(np.isfinite(result["losses"]))
+    loading.save(result["model"], processor, tmp_path / "adapter", base_dir=tmp_path / "q25")
+    merged, processor = loading.load(tmp_path / "adapter")
+    items = [(frames, prompt) for frames, prompt, _ in examples]
+    out = generation.generate(merged, processor, items, GREEDY, seed=0)
+    assert len(out) == 4 and all(isinstance(t, str) for t in out)
+    assert generation.generate(result["model"], processor, items, GREEDY, seed=0) == out

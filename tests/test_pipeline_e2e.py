@@ -2,8 +2,9 @@
 
 Checks the files each stage produces, the metric schema, that a second `dvc repro` runs nothing,
 that `dvc exp run -S iter=3` runs only cycle 3 (plus the final model and the report), that a
-verifier threshold change invalidates verification but not generation, and that rerunning a
-stage reproduces its outputs byte for byte.
+verifier threshold change invalidates verification but not generation, that editing the answer
+prompt invalidates answer generation only, and that rerunning a stage reproduces its outputs byte
+for byte.
 """
 
 from __future__ import annotations
@@ -29,17 +30,19 @@ SMALL = {
     "pretrain": {"min_steps": 40, "max_steps": 40, "warmup_steps": 5},
     "train": {"min_steps": 6, "max_steps": 12, "warmup_steps": 2},
 }
-CYCLE_STAGES = ("answer", "verify", "rationalize", "reverify", "train", "evalgen", "evaluate")
-KEYS = ("1", "2", "norat_1", "norat_2")  # Video-STaR's cycles and the no-rationalization chain
+GENERATED = ("cycle_1", "cycle_2", "norat_2")  # keys whose answers are generated and verified
+RATIONALIZED = ("cycle_1", "cycle_2")
+TRAINED = ("cycle_1", "cycle_2", "norat_1", "norat_2", "final")
+MODELS = ("base", *TRAINED, "label_sft")
 
 
-def cycle_stages(keys: tuple[str, ...]) -> set[str]:
-    """The stages each key must run. reverify@norat_k verifies an empty file, and the committed
-    dvc.lock (the default run's) already records that empty input and output, so DVC may count it
-    up to date; its output is checked separately."""
-    return {f"{s}@{k}" for s in CYCLE_STAGES for k in keys} - {
-        f"reverify@{k}" for k in keys if k.startswith("norat")
-    }
+def loop_stages(generated=GENERATED, rationalized=RATIONALIZED, trained=TRAINED, models=MODELS):
+    return (
+        {f"{s}@{k}" for s in ("answer", "verify") for k in generated}
+        | {f"{s}@{k}" for s in ("rationalize", "reverify") for k in rationalized}
+        | {f"train@{k}" for k in trained}
+        | {f"{s}@{m}" for s in ("evalgen", "evaluate") for m in models}
+    )
 
 
 def merge(base: dict, extra: dict) -> dict:
@@ -88,7 +91,11 @@ def clone(tmp_path_factory):
     conf = dest / "conf" / "config.yaml"
     conf.write_text(yaml.safe_dump(merge(yaml.safe_load(conf.read_text()), SMALL), sort_keys=False))
     run(
-        [sys.executable, "-c", "from videostar.cli.compose import compose_params; compose_params()"],
+        [
+            sys.executable,
+            "-c",
+            "from videostar.cli.compose import compose_params; compose_params()",
+        ],
         dest,
         env,
     )
@@ -101,93 +108,99 @@ def clone(tmp_path_factory):
 
 def test_repro_produces_every_output(clone):
     repo, _, output = clone
-    assert cycle_stages(KEYS) <= ran_stages(output)
-    for k in KEYS:
-        assert (repo / f"data/cycles/{k}/rationales.verified.jsonl").is_file()
+    assert loop_stages() | {"majority", "label_sft", "report"} <= ran_stages(output)
     for path in [
         "data/world/manifest.jsonl",
         "data/world/transfer.jsonl",
-        "data/evalsets/eval.jsonl",
-        "metrics/cycles/norat_2.json",
-        "models/norat_2/config.json",
-        "metrics/yields/timing.csv",
         "data/prepared/manifest.jsonl",
         "data/prepared/rejects.jsonl",
         "data/corpus/examples.jsonl",
-        "models/cycle_0/config.json",
         "data/questions/questions.jsonl",
+        "data/evalsets/eval.jsonl",
+        "models/base/config.json",
         "metrics/data.json",
         "metrics/base.json",
-        "metrics/cycles/cycle_0.json",
-        "metrics/cycles/final.json",
+        "metrics/majority.json",
         "metrics/cycles.csv",
         "metrics/report.md",
-        "models/final/config.json",
-        "models/label_sft/config.json",
-        "data/label_sft/train/llava.json",
-        "metrics/cycles/label_sft.json",
+        "metrics/yields/timing.csv",
     ]:
         assert (repo / path).is_file(), path
-    for k in (1, 2):
-        cycle = repo / "data" / "cycles" / str(k)
-        for name in ("answers.jsonl", "answers.verified.jsonl", "rationales.jsonl",
-                     "rationales.verified.jsonl", "train/samples.jsonl", "train/llava.json",
-                     "train/stats.json"):  # fmt: skip
-            assert (cycle / name).is_file(), f"cycle {k}: {name}"
-        assert (repo / f"models/cycle_{k}/config.json").is_file()
+    for key in GENERATED:
+        for name in ("answers.jsonl", "verified/answers.jsonl"):
+            assert (repo / f"data/cycles/{key}/{name}").is_file(), f"{key}: {name}"
+    for key in RATIONALIZED:
+        for name in ("rationales.jsonl", "verified/rationales.jsonl"):
+            assert (repo / f"data/cycles/{key}/{name}").is_file(), f"{key}: {name}"
+    assert not (repo / "data/cycles/norat_1").exists()  # reuses cycle_1's answers
+    assert not (repo / "data/cycles/norat_2/rationales.jsonl").exists()
+    for name in (*TRAINED, "label_sft"):
+        assert (repo / f"models/{name}/config.json").is_file(), name
+        assert (repo / f"data/train/{name}/llava.json").is_file(), name
+        assert (repo / f"metrics/train/{name}.json").is_file(), name
+    for name in MODELS:
+        assert (repo / f"metrics/models/{name}.json").is_file(), name
 
 
 def test_generated_rows_keep_provenance(clone):
     repo, _, _ = clone
-    rows = [json.loads(line) for line in (repo / "data/cycles/1/answers.verified.jsonl").open()]
+    rows = [
+        json.loads(line) for line in (repo / "data/cycles/cycle_1/verified/answers.jsonl").open()
+    ]
     assert rows and all(r["split"] == "train" for r in rows)
     for row in rows:
-        assert {
-            "video_id",
-            "question",
-            "prompt_kind",
-            "prompt",
-            "text",
-            "labels",
-            "ok",
-            "verdicts",
-        } <= set(row)
-        assert row["prompt_kind"] == "answer"
+        assert {"video_id", "question", "prompt_kind", "prompt", "text", "labels", "ok",
+                "verdicts"} <= set(row)  # fmt: skip
+        assert row["prompt_kind"] == "answer" and row["model"] == "models/base"
         assert len(row["verdicts"]) == len(row["labels"])
     failed = {r["id"] for r in rows if not r["ok"]}
-    rationales = [json.loads(line) for line in (repo / "data/cycles/1/rationales.jsonl").open()]
+    rationales = [
+        json.loads(line) for line in (repo / "data/cycles/cycle_1/rationales.jsonl").open()
+    ]
     assert {r["id"] for r in rationales} == failed  # rationalize exactly the failures
-    llava = json.loads((repo / "data/cycles/1/train/llava.json").read_text())
+    llava = json.loads((repo / "data/train/cycle_1/llava.json").read_text())
     assert {r["id"] for r in llava if not r["id"].startswith("general/")} <= {r["id"] for r in rows}
     for record in llava:
         assert record["conversations"][0]["value"].startswith("<video>\n")
         if not record["id"].startswith("general/"):  # STaR samples: bare questions only
             assert "step-by-step" not in record["conversations"][0]["value"]
+    # the final model: the last cycle's direct answers only
+    last = [
+        json.loads(line) for line in (repo / "data/cycles/cycle_2/verified/answers.jsonl").open()
+    ]
+    final = json.loads((repo / "data/train/final/llava.json").read_text())
+    kept = {r["id"] for r in final if not r["id"].startswith("general/")}
+    assert kept == {r["id"] for r in last if r["ok"]}
 
 
 def test_metric_schema(clone):
     repo, _, _ = clone
     tasks = {"direction", "blinks", "route", "timing", "event"}
-    for name in ("cycle_0", "cycle_1", "cycle_2", "norat_1", "norat_2", "final", "label_sft"):
-        metrics = json.loads((repo / f"metrics/cycles/{name}.json").read_text())
+    majority = json.loads((repo / "metrics/majority.json").read_text())
+    assert set(majority) == tasks | {"mean"}
+    for name in MODELS:
+        metrics = json.loads((repo / f"metrics/models/{name}.json").read_text())
         assert set(metrics["accuracy"]) == tasks | {"mean"}
         assert set(metrics["sets"]) == {"rephrased", "retention", "colour"}
         assert metrics["eval_questions"] == 4 * len(tasks) * 3 + 10  # adapted, rephrased, colour
         assert set(metrics["sets"]["retention"]) == {"caption", "mean"}
-        assert set(metrics["majority"]) == tasks | {"mean"}
         assert all(0.0 <= v <= 1.0 for v in metrics["accuracy"].values())
-        if name not in ("cycle_0", "label_sft"):
-            counts = metrics["counts"]
-            assert counts["questions"] == 8 * len(tasks)
-            rationalized = (
-                0 if name.startswith("norat") else counts["questions"] - counts["answered_verified"]
-            )
-            assert counts["rationalized"] == rationalized  # every failure, or none in the ablation
-            assert 0 <= metrics["yield"]["answer"] <= 1 and 0 <= metrics["yield"]["rationale"] <= 1
+    for name in TRAINED:
+        metrics = json.loads((repo / f"metrics/train/{name}.json").read_text())
+        counts = metrics["counts"]
+        assert counts["questions"] == 8 * len(tasks)
+        rationalized = (
+            counts["questions"] - counts["answered_verified"] if name in RATIONALIZED else 0
+        )
+        assert counts["rationalized"] == rationalized  # every failure, or none without them
+        assert 0 <= metrics["yield"]["answer"] <= 1 and 0 <= metrics["yield"]["rationale"] <= 1
+        assert metrics["training"]["kept"] == (
+            counts["answered_verified"] + counts["rationalized_verified"]
+        )
     table = (repo / "metrics/report.md").read_text()
     for row in ("majority baseline", "base", "label-template SFT", "no rationalization, cycle 2",
-                "Video-STaR cycle 2", "Video-STaR final"):  # fmt: skip
-        assert f"| {row}" in table
+                "Video-STaR cycle 2 (with rationales)", "Video-STaR final"):  # fmt: skip
+        assert f"| {row} |" in table
     header = (repo / "metrics/cycles.csv").read_text().splitlines()[0].split(",")
     assert {"cycle", "accuracy_mean", "yield_answer", "yield_rationale"} <= set(header)
 
@@ -198,38 +211,44 @@ def test_second_repro_runs_nothing(clone):
     assert "up to date" in run(["dvc", "status"], repo, env)
 
 
-def test_threshold_change_invalidates_verification_not_generation(clone):
-    repo, env, _ = clone
-    params = yaml.safe_load((repo / "params.yaml").read_text())
-    original = (repo / "params.yaml").read_text()
-    params["verify"]["timestamp"]["abs_tol"] = 0.05
-    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    try:
-        status = json.loads(run(["dvc", "status", "--json"], repo, env))
-    finally:
-        (repo / "params.yaml").write_text(original)
-    changed = set(status)
-    assert {"verify@1", "reverify@1", "evaluate@1", "verify@2"} <= changed
-    assert not changed & {"world", "prepare", "corpus", "base", "questions", "answer@1", "answer@2"}
-
-
-def test_rationalization_switch_invalidates_only_rationalization(clone):
-    repo, env, _ = clone
+def stale_after_editing(repo: Path, env: dict, edit) -> set[str]:
     original = (repo / "params.yaml").read_text()
     params = yaml.safe_load(original)
-    params["rationalize"]["enabled"] = False
+    edit(params)
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     try:
-        changed = set(json.loads(run(["dvc", "status", "--json"], repo, env)))
+        return set(json.loads(run(["dvc", "status", "--json"], repo, env)))
     finally:
         (repo / "params.yaml").write_text(original)
-    assert changed == {f"rationalize@{k}" for k in KEYS}
+
+
+def test_threshold_change_invalidates_verification_not_generation(clone):
+    repo, env, _ = clone
+
+    def edit(params):
+        params["verify"]["timestamp"]["abs_tol"] = 0.05
+
+    changed = stale_after_editing(repo, env, edit)
+    assert changed == (
+        {f"verify@{k}" for k in GENERATED} | {f"reverify@{k}" for k in RATIONALIZED}
+        | {f"evaluate@{m}" for m in MODELS} | {"majority"}
+    )  # fmt: skip
+
+
+def test_editing_the_answer_prompt_makes_only_answer_generation_stale(clone):
+    """Prompts are params: the paper's answer prompt changes answer@k and nothing before it."""
+    repo, env, _ = clone
+
+    def edit(params):
+        params["prompts"]["answer"] = "Question: {question}\nExplain your answer step by step."
+
+    assert stale_after_editing(repo, env, edit) == {f"answer@{k}" for k in GENERATED}
 
 
 def test_rerun_is_byte_identical(clone):
     repo, env, _ = clone
     lock = (repo / "dvc.lock").read_text()
-    run(["dvc", "repro", "-f", "-s", "world", "answer@1", "train@1"], repo, env)
+    run(["dvc", "repro", "-f", "-s", "world", "answer@cycle_1", "train@cycle_1"], repo, env)
     assert (repo / "dvc.lock").read_text() == lock
 
 
@@ -243,31 +262,34 @@ def test_push_then_pull_into_a_new_clone(clone, tmp_path):
     run(["git", "clone", "-q", str(repo), str(other)], tmp_path, env)
     run(["dvc", "pull"], other, env)
     assert "up to date" in run(["dvc", "status"], other, env)
-    for path in ("models/cycle_2/model.safetensors", "data/cycles/2/train/llava.json",
-                 "metrics/cycles/final.json", "data/world/manifest.jsonl"):  # fmt: skip
+    for path in ("models/cycle_2/model.safetensors", "data/train/cycle_2/llava.json",
+                 "metrics/models/final.json", "data/world/manifest.jsonl"):  # fmt: skip
         assert (other / path).read_bytes() == (repo / path).read_bytes(), path
 
 
 def test_iter_extension_runs_only_the_new_cycle(clone):
     repo, env, _ = clone
     ran = ran_stages(run(["dvc", "exp", "run", "-S", "iter=3"], repo, env))
-    assert cycle_stages(("3", "norat_3")) <= ran
-    assert not ran & {f"{s}@{k}" for s in CYCLE_STAGES for k in KEYS}
-    assert not ran & {"world", "prepare", "corpus", "base", "questions", "evalgen_base"}
-    assert (repo / "metrics/cycles/cycle_3.json").is_file()
+    new = loop_stages(("cycle_3", "norat_3"), ("cycle_3",), ("cycle_3", "norat_3"),
+                      ("cycle_3", "norat_3"))  # fmt: skip
+    assert new <= ran
+    # the final model moves to cycle 3's data; nothing of cycles 1-2 reruns
+    assert ran - new == {"train@final", "evalgen@final", "evaluate@final", "report"}
+    assert (repo / "metrics/models/cycle_3.json").is_file()
     diff = run(["dvc", "metrics", "diff", "--json"], repo, env)
-    assert "metrics/cycles/cycle_3.json" in diff
+    assert "metrics/models/cycle_3.json" in diff
 
 
 def test_seeds_run_as_experiments_and_aggregate(clone):
     repo, env, _ = clone
     out = run(
-        [sys.executable, "-m", "videostar.cli.main", "seeds", "--seeds", "0", "1", "--out", "seeds.md"],
+        [sys.executable, "-m", "videostar.cli.main", "seeds", "--seeds", "0", "1", "--out",
+         "seeds.md"],
         repo,
         env,
-    )
+    )  # fmt: skip
     assert "Mean ± sample std over 2 seeds." in out
     table = (repo / "seeds.md").read_text()
-    assert "| Video-STaR cycle 2 |" in table and " ± " in table
+    assert "| Video-STaR final |" in table and " ± " in table
     names = run(["dvc", "exp", "ls", "--name-only"], repo, env).split()
     assert {"seed-0", "seed-1"} <= set(names)

@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from videostar.labels import Verifier
 from videostar.core.records import check_manifest_row
+from videostar.labels import Verifier
+from videostar.prompts import PromptsConfig
 from videostar.toyworld.world import (
     CAPTION_PROMPTS,
     COLOURS,
@@ -39,6 +40,8 @@ from videostar.toyworld.world import (
     target_question_leaks,
 )
 from videostar.video.clips import read_frames, write_video
+
+HINT = PromptsConfig().rationale
 
 SMALL = WorldConfig(seed=3, train_per_task=3, test_per_task=2)
 
@@ -200,7 +203,7 @@ def test_captions_and_corpus_never_state_an_event_answer(tmp_path: Path) -> None
     for task in TASKS:
         for scene in scenes(task, 50):
             assert not any(answer in caption(scene).lower() for answer in answers)
-    rows = generate_corpus(CorpusConfig(seed=1, clips=40, test_clips=5), SMALL, tmp_path)
+    rows = generate_corpus(CorpusConfig(seed=1, clips=40, test_clips=5), SMALL, tmp_path, HINT)
     for row in rows:
         text = f"{row['prompt']} {row['response']}".lower()
         assert not any(answer in text for answer in answers), row
@@ -283,8 +286,8 @@ CORPUS = CorpusConfig(seed=1, clips=12, test_clips=3)
 
 
 def test_generate_corpus_is_deterministic_and_shaped(tmp_path: Path) -> None:
-    rows_a = generate_corpus(CORPUS, SMALL, tmp_path / "a")
-    rows_b = generate_corpus(CORPUS, SMALL, tmp_path / "b")
+    rows_a = generate_corpus(CORPUS, SMALL, tmp_path / "a", HINT)
+    rows_b = generate_corpus(CORPUS, SMALL, tmp_path / "b", HINT)
     assert rows_a == rows_b
     assert video_bytes(tmp_path / "a", rows_a) == video_bytes(tmp_path / "b", rows_b)
     per_clip = CORPUS.captions + CORPUS.hints + CORPUS.span_hints + CORPUS.sentence_hints
@@ -299,7 +302,7 @@ def test_corpus_examples_restate_the_hint() -> None:
     rng = np.random.default_rng(5)
     questions, caption_prompts, keys, sentence_words = set(), set(), set(), set()
     for scene in scenes("route", 60) + scenes("blinks", 60):
-        examples = corpus_examples(scene, rng, CorpusConfig())
+        examples = corpus_examples(scene, rng, CorpusConfig(), HINT)
         for example in examples:
             if example["kind"] == "caption":
                 assert example["response"] == caption(scene)

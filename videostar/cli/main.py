@@ -3,7 +3,8 @@
     videostar verify IN.jsonl OUT.jsonl [--params params.yaml]
     videostar params [OVERRIDE ...]     # compose conf/config.yaml into params.yaml (for dvc repro)
     videostar seeds [--seeds 0 1 2]     # the pipeline per seed as DVC experiments; mean ± std
-    videostar readme                    # copy metrics/report.md into the README's results block
+    videostar readme                    # copy metrics/report.md, seeds.md, lora.md into README
+    videostar deps                      # check dvc.yaml's code deps against the stages' imports
 
 ``verify`` reads one sample per line, ``{"labels": [{"type", "value", "name"?}, ...], "text": str,
 "duration"?: seconds, "frame_size"?: [width, height]}``, and writes each line back, in order, with
@@ -23,8 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from videostar.core.config import ConfigError, from_dict, load_params
-from videostar.labels import Verifier, VerifyConfig, passed, validate_label
 from videostar.core.records import write_jsonl
+from videostar.labels import Verifier, VerifyConfig, passed, validate_label
 
 # Sentence embeddings are batched over this many lines: big enough to keep the encoder busy,
 # small enough that memory does not grow with the file.
@@ -150,20 +151,38 @@ def cmd_params(args: argparse.Namespace) -> int:
 def cmd_seeds(args: argparse.Namespace) -> int:
     from videostar.cli import seeds
 
-    print(seeds.main(args.seeds, args.set, args.out))
+    print(seeds.main(args.seeds, args.set, args.out, args.prefix))
     return 0
 
 
 def cmd_readme(args: argparse.Namespace) -> int:
-    from stages.report import readme_with_results
+    from videostar.evaluation import report
 
     readme = Path(args.readme)
-    report = Path(args.report).read_text(encoding="utf-8")
-    readme.write_text(
-        readme_with_results(readme.read_text(encoding="utf-8"), report), encoding="utf-8"
-    )
-    print(f"videostar readme: copied {args.report} into {readme}", file=sys.stderr)
+    text = readme.read_text(encoding="utf-8")
+    copied = []
+    for block, source in report.README_BLOCKS.items():
+        path = Path(source)
+        if block == "results" or path.is_file():  # the results table is required
+            text = report.replace_block(text, block, path.read_text(encoding="utf-8"))
+            copied.append(source)
+    readme.write_text(text, encoding="utf-8")
+    print(f"videostar readme: copied {', '.join(copied)} into {readme}", file=sys.stderr)
     return 0
+
+
+def cmd_deps(args: argparse.Namespace) -> int:
+    from videostar.cli import codedeps
+
+    root = Path(args.repo).resolve()
+    problems = codedeps.check(root, codedeps.resolved_stages(root))
+    for stage, diff in sorted(problems.items()):
+        for kind in ("missing", "extra"):
+            if diff[kind]:
+                print(f"{stage}: {kind} {', '.join(sorted(diff[kind]))}")
+    if not problems:
+        print("videostar deps: every stage depends on exactly the code it imports", file=sys.stderr)
+    return 1 if problems else 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -189,11 +208,16 @@ def build_parser() -> argparse.ArgumentParser:
         "-S", "--set", action="append", default=[], help="extra override for every seed run"
     )
     seeds.add_argument("--out", help="also write the table to this file")
+    seeds.add_argument("--prefix", default="seed", help="experiment names: <prefix>-<seed>")
     seeds.set_defaults(func=cmd_seeds)
-    readme = commands.add_parser("readme", help="copy metrics/report.md into README.md")
+    readme = commands.add_parser(
+        "readme", help="copy metrics/report.md, seeds.md and lora.md into README.md"
+    )
     readme.add_argument("--readme", default="README.md")
-    readme.add_argument("--report", default="metrics/report.md")
     readme.set_defaults(func=cmd_readme)
+    deps = commands.add_parser("deps", help="check dvc.yaml's code deps against stage imports")
+    deps.add_argument("--repo", default=".")
+    deps.set_defaults(func=cmd_deps)
     return parser
 
 

@@ -2,12 +2,15 @@
 
     videostar seeds                  # seeds 0 1 2, one after another, each in a temporary workspace
     videostar seeds --seeds 0 1 2 --out metrics/seeds.md
+    videostar seeds --seeds 0 --prefix lora -S train.method=lora -S train.lr=0.002 --out metrics/lora.md
 
 Each seed is `dvc exp run --temp -S seed=<s> -n seed-<s>` (the top-level `seed` is the root of every
 seed in params: world, corpus, model init, pretraining, questions, sampling, training), so the runs
 are ordinary experiments: `dvc exp show`, `dvc exp apply seed-1`, `dvc exp push` work on them, and a
 seed whose outputs are cached (the default run, seed 0) costs nothing. Runs on the last commit, so
-commit first. The table is the report stage's results table, one cell = mean ± sample std.
+commit first. The table is the report stage's results table, one cell = mean ± sample std (a
+single seed gives plain values). ``--prefix`` names the experiments ``<prefix>-<s>``, so a variant
+(`-S` overrides for every seed) does not replace the plain seed runs.
 """
 
 from __future__ import annotations
@@ -22,9 +25,7 @@ from typing import Any
 
 import pandas as pd
 
-from stages import report
-
-METRICS_PREFIX = "metrics/cycles/"
+from videostar.evaluation import report
 
 
 def _dvc(*args: str, **kwargs: Any) -> subprocess.CompletedProcess:
@@ -34,8 +35,8 @@ def _dvc(*args: str, **kwargs: Any) -> subprocess.CompletedProcess:
     return subprocess.run(["dvc", *args], env=env, **kwargs)
 
 
-def run_seed(seed: int, extra: Sequence[str] = ()) -> None:
-    name = f"seed-{seed}"
+def run_seed(seed: int, extra: Sequence[str] = (), prefix: str = "seed") -> None:
+    name = f"{prefix}-{seed}"
     _dvc("exp", "remove", name, capture_output=True)  # a rerun replaces it; none yet is fine
     overrides = [arg for pair in (("-S", s) for s in (f"seed={seed}", *extra)) for arg in pair]
     _dvc("exp", "run", "--temp", "-n", name, *overrides, check=True)
@@ -56,10 +57,12 @@ def experiment_data(show: Any, name: str) -> dict[str, Any]:
 
 
 def seed_table(data: dict[str, Any]) -> pd.DataFrame:
+    """The report's results table of one experiment, from its metrics in `dvc exp show`."""
+    found = {path: entry["data"] for path, entry in data["metrics"].items() if "data" in entry}
     metrics = {
-        Path(path).stem: entry["data"]
-        for path, entry in data["metrics"].items()
-        if path.startswith(METRICS_PREFIX) and "data" in entry
+        "models": {Path(p).stem: m for p, m in found.items() if p.startswith("metrics/models/")},
+        "train": {Path(p).stem: m for p, m in found.items() if p.startswith("metrics/train/")},
+        "majority": found["metrics/majority.json"],
     }
     params = data["params"]["params.yaml"]["data"]
     return report.results(int(params["iter"]), metrics)
@@ -84,15 +87,20 @@ def to_markdown(mean: pd.DataFrame, std: pd.DataFrame, n: int) -> str:
     return f"Mean ± sample std over {n} seeds.\n\n" + report.to_markdown(cells, "model")
 
 
-def main(seeds: Sequence[int], extra: Sequence[str] = (), out: str | None = None) -> str:
+def main(
+    seeds: Sequence[int], extra: Sequence[str] = (), out: str | None = None, prefix: str = "seed"
+) -> str:
     for seed in seeds:
-        run_seed(seed, extra)
+        run_seed(seed, extra, prefix)
     show = json.loads(
         _dvc("exp", "show", "--json", check=True, capture_output=True, text=True).stdout
     )
-    tables = [seed_table(experiment_data(show, f"seed-{seed}")) for seed in seeds]
+    tables = [seed_table(experiment_data(show, f"{prefix}-{seed}")) for seed in seeds]
     mean, std = aggregate(tables)
-    text = to_markdown(mean, std, len(tables))
+    settings = f"Seeds {', '.join(map(str, seeds))}" + (
+        f", with `{' '.join(f'-S {o}' for o in extra)}`" if extra else ""
+    )
+    text = f"{settings}. " + to_markdown(mean, std, len(tables))
     if out:
         Path(out).write_text(text, encoding="utf-8")
     return text

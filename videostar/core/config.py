@@ -15,7 +15,7 @@ import yaml
 
 T = TypeVar("T")
 
-PARAMS_FILE = Path("params.yaml")
+PARAMS_FILE = Path("params.yaml")  # relative: stages run in the repo root
 
 
 class ConfigError(ValueError):
@@ -78,12 +78,20 @@ def from_dict(cls: type[T], data: dict[str, Any], where: str = "") -> T:
     return cls(**kwargs)
 
 
-def section(cls: type[T], name: str, params: dict[str, Any] | None = None) -> T:
-    """Load params section ``name`` (dotted path allowed) into ``cls``."""
-    params = load_params() if params is None else params
-    node: Any = params
+def _lookup(name: str, params: dict[str, Any] | None) -> Any:
+    node: Any = load_params() if params is None else params
     for part in name.split("."):
         if not isinstance(node, dict) or part not in node:
-            raise ConfigError(f"params.yaml has no section {name!r}")
+            raise ConfigError(f"params.yaml has no key {name!r}")
         node = node[part]
-    return from_dict(cls, node or {}, name)
+    return node
+
+
+def section(cls: type[T], name: str, params: dict[str, Any] | None = None) -> T:
+    """Load params section ``name`` (dotted path allowed) into ``cls``."""
+    return from_dict(cls, _lookup(name, params) or {}, name)
+
+
+def value(name: str, kind: type[T], params: dict[str, Any] | None = None) -> T:
+    """One scalar params key (dotted path), type-checked like a dataclass field."""
+    return _convert(_lookup(name, params), kind, name)

@@ -34,7 +34,6 @@ from __future__ import annotations
 import functools
 import itertools
 import re
-
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,7 +42,7 @@ from typing import Any
 import numpy as np
 
 from videostar.core import seeding
-from videostar.loop.prompts import rationale_prompt
+from videostar.prompts import rationale_prompt
 from videostar.video.clips import write_video
 
 
@@ -398,7 +397,7 @@ class CorpusConfig:
     sentence_hints: the same with a short sentence as the answer (free-text labels are sentences).
     """
 
-    seed: int = 1
+    seed: int = 0
     clips: int = 6000
     test_clips: int = 300
     captions: int = 2

@@ -1,0 +1,165 @@
+"""Loading and saving video LMMs, and the hardware they run on.
+
+    model, processor = loading.load("models/base")                     # eval mode, merged adapters
+    model, processor = loading.load("models/cycle_1", for_training=True)
+    loading.save(model, processor, Path("models/cycle_2"), base_dir=Path("models/cycle_1"))
+
+Model folders ``load`` understands:
+
+- a ``save_pretrained`` folder (``tiny.build_tiny`` / ``save`` of a full model);
+- a folder with ``identity.json`` ``{"name_or_path": ..., "revision": ...}`` naming a pretrained HF
+  video LMM (local folder or hub id), loaded by the same AutoProcessor/AutoModelForImageTextToText
+  path. Whether remote code may run is the caller's ``trust_remote_code`` argument alone (from
+  params.yaml), never a file in the folder;
+- a peft LoRA adapter folder with ``base.json`` ``{"base": <folder relative to the repo root>}``,
+  where the base is the folder the trained model was loaded from — itself possibly an adapter
+  folder. ``load`` follows the chain down to a full model (or identity.json) and merges every
+  adapter on the way back up, oldest first.
+
+Hardware never comes from params: the device is ``$VIDEOSTAR_DEVICE`` (default ``cuda`` when
+available, else ``cpu``).
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from videostar.core.records import read_json, write_json
+
+IDENTITY_FILE = "identity.json"
+BASE_FILE = "base.json"
+ADAPTER_CONFIG = "adapter_config.json"
+
+
+def resolve_device() -> torch.device:
+    """``$VIDEOSTAR_DEVICE`` if set, else cuda when available, else cpu."""
+    name = os.environ.get("VIDEOSTAR_DEVICE") or ("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def resolve_dtype(device: torch.device, *, for_training: bool = False) -> torch.dtype:
+    """bf16 for inference on a GPU that supports it; fp32 otherwise.
+
+    Training keeps fp32 master weights (AdamW on bf16 weights loses small updates) and uses autocast.
+    """
+    if device.type == "cuda" and not for_training and torch.cuda.is_bf16_supported():
+        return torch.bfloat16
+    return torch.float32
+
+
+def seed_torch(seed: int) -> None:
+    """Seed torch's CPU and CUDA generators (the streams generation, training and init draw from)."""
+    torch.manual_seed(seed)
+    if torch.cuda.is_available():
+        torch.cuda.manual_seed_all(seed)
+
+
+def is_peft(model: Any) -> bool:
+    """Whether ``model`` is a peft wrapper (what ``train(method="lora")`` returns)."""
+    from peft import PeftModel
+
+    return isinstance(model, PeftModel)
+
+
+def adapter_chain(path: Path | str) -> tuple[Path, list[Path]]:
+    """(the root model folder, the adapter folders on top of it, oldest first) for ``path``.
+
+    Adapter bases are stored relative to the working directory (the repo root).
+    """
+    adapters: list[Path] = []
+    current = Path(path)
+    seen: set[Path] = set()
+    while (current / BASE_FILE).exists():
+        if current.resolve() in seen:
+            raise ValueError(f"LoRA adapter chain of {path} loops back to {current}")
+        seen.add(current.resolve())
+        adapters.append(current)
+        current = Path(read_json(current / BASE_FILE)["base"])
+    return current, adapters[::-1]
+
+
+def load(
+    path: Path | str, *, trust_remote_code: bool = False, for_training: bool = False
+) -> tuple[Any, Any]:
+    """Load (model, processor) from a saved folder, an ``identity.json`` folder or a LoRA folder.
+
+    ``for_training`` keeps fp32 weights and train mode; otherwise eval mode in the device's
+    inference dtype. LoRA adapters (a chain of them) are always merged into their base.
+    ``trust_remote_code`` is the only switch for remote code.
+    """
+    from transformers import AutoModelForImageTextToText, AutoProcessor
+
+    root, adapters = adapter_chain(path)
+    source: str = str(root)
+    revision: str | None = None
+    if (root / IDENTITY_FILE).exists():
+        identity = read_json(root / IDENTITY_FILE)
+        source, revision = identity["name_or_path"], identity.get("revision")
+        if identity.get("trust_remote_code") and not trust_remote_code:
+            warnings.warn(
+                f"{root / IDENTITY_FILE} asks for trust_remote_code, which only the caller "
+                "(params.yaml model.trust_remote_code) can turn on; loading without it",
+                stacklevel=2,
+            )
+
+    device = resolve_device()
+    processor = AutoProcessor.from_pretrained(
+        source, revision=revision, trust_remote_code=trust_remote_code
+    )
+    model = AutoModelForImageTextToText.from_pretrained(
+        source,
+        revision=revision,
+        trust_remote_code=trust_remote_code,
+        use_safetensors=True,
+        dtype=resolve_dtype(device, for_training=for_training),
+    ).to(device)
+    if adapters:
+        from peft import PeftModel
+
+        for adapter in adapters:
+            model = PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()
+    model.train(for_training)
+    return model, processor
+
+
+def save(model: Any, processor: Any, out_dir: Path, *, base_dir: Path | None = None) -> None:
+    """Save a full model (+ processor) or, for a peft model, the adapter + ``base.json``.
+
+    ``base_dir`` is the folder the trained model was loaded from (the previous cycle's model when
+    cycles continue, which may itself be an adapter folder), stored relative to the current
+    working directory (the repo root) so the pipeline stays relocatable. It is required for an
+    adapter and ignored for a full model.
+    """
+    if not is_peft(model) and hasattr(model, "peft_config"):
+        # train(method="lora") injects adapters into the model it was given but returns the peft
+        # wrapper; saving the bare model would silently write base + adapter weights unmerged.
+        raise ValueError("this model carries LoRA adapters: save the model train() returned")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if not is_peft(model):
+        model.save_pretrained(out_dir)
+        processor.save_pretrained(out_dir)
+        return
+    if base_dir is None:
+        raise ValueError(
+            "saving a LoRA adapter needs base_dir, the folder the model was loaded from"
+        )
+    if Path(base_dir).resolve() == out_dir.resolve():
+        raise ValueError(f"a LoRA adapter cannot be its own base: {out_dir}")
+    base = Path(os.path.relpath(Path(base_dir).resolve(), Path.cwd())).as_posix()
+    model.save_pretrained(out_dir)
+    # peft writes a boilerplate model card naming the base by whatever path it was loaded from,
+    # and stores target_modules as a set (order varies with PYTHONHASHSEED): normalise both so
+    # the same adapter always gives the same bytes.
+    (out_dir / "README.md").unlink(missing_ok=True)
+    adapter_config = read_json(out_dir / ADAPTER_CONFIG)
+    adapter_config["base_model_name_or_path"] = base
+    if isinstance(adapter_config.get("target_modules"), list):
+        adapter_config["target_modules"] = sorted(adapter_config["target_modules"])
+    write_json(out_dir / ADAPTER_CONFIG, adapter_config)
+    write_json(out_dir / BASE_FILE, {"base": base})

@@ -1,0 +1,64 @@
+"""Step 4: fine-tune a model on a training set and write it with the set's records."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from videostar.core.records import write_json, write_jsonl
+from videostar.lmm import loading, training
+from videostar.lmm.config import TrainConfig
+from videostar.loop.training_set import general_count, general_samples, llava_record, provenance
+from videostar.video.frames import load_clips
+
+
+@dataclass(frozen=True)
+class CycleTrainConfig(TrainConfig):
+    """The ``train`` section: the fine-tuning recipe plus ``general_share``, the fraction of each
+    training set drawn from general data."""
+
+    general_share: float
+
+
+def recipe(cfg: CycleTrainConfig) -> TrainConfig:
+    return TrainConfig(**{f.name: getattr(cfg, f.name) for f in fields(TrainConfig)})
+
+
+def fit(
+    samples: list[dict[str, Any]],
+    init: Path,
+    corpus_dir: Path,
+    out: Path,
+    records_dir: Path,
+    cfg: CycleTrainConfig,
+    num_frames: int,
+    seed: int,
+    trust_remote_code: bool = False,
+) -> dict[str, Any]:
+    """Fine-tune ``init`` on ``samples`` plus a general share; write the model (an adapter that
+    names ``init`` as its base, for LoRA) and samples.jsonl + llava.json under ``records_dir``.
+    ``seed`` (derived per model by the caller) drives the general draw, shuffling and init.
+    Returns the training counts and losses."""
+    general = general_samples(corpus_dir, general_count(len(samples), cfg.general_share), seed)
+    mixed = samples + general
+    frames, errors = load_clips((s["video"] for s in mixed), num_frames)
+    if errors:
+        raise RuntimeError(f"train: {len(errors)} training videos failed to decode: {errors}")
+    lm, processor = loading.load(init, for_training=True, trust_remote_code=trust_remote_code)
+    stats: dict[str, Any] = {"init": str(init), "kept": len(samples), "general": len(general)}
+    if samples:
+        examples = [(frames[s["video"]], s["question"], s["text"]) for s in mixed]
+        result = training.train(
+            lm, processor, examples, replace(recipe(cfg), seed=seed), progress=True
+        )
+        lm = result["model"]  # LoRA wraps the model in a new object
+        stats.update({k: result[k] for k in ("steps", "loss_first", "loss_last")})
+    else:
+        # Nothing verified: training on general data alone would not be this cycle's model.
+        print("train: no verified samples; the model is the initial model unchanged")
+        stats.update({"steps": 0, "loss_first": None, "loss_last": None})
+    loading.save(lm, processor, out, base_dir=init)
+    write_jsonl(records_dir / "samples.jsonl", [provenance(s) for s in mixed])
+    write_json(records_dir / "llava.json", [llava_record(s) for s in mixed])
+    return stats
