@@ -273,8 +273,10 @@ def test_iter_extension_runs_only_the_new_cycle(clone):
     new = loop_stages(("cycle_3", "norat_3"), ("cycle_3",), ("cycle_3", "norat_3"),
                       ("cycle_3", "norat_3"))  # fmt: skip
     assert new <= ran
-    # the final model moves to cycle 3's data; nothing of cycles 1-2 reruns
-    assert ran - new == {"train@final", "evalgen@final", "evaluate@final", "report"}
+    # the final model moves to cycle 3's data (its evaluation reruns only if the model changed);
+    # nothing of cycles 1-2 reruns
+    assert "train@final" in ran
+    assert ran - new <= {"train@final", "evalgen@final", "evaluate@final", "report"}
     assert (repo / "metrics/models/cycle_3.json").is_file()
     diff = run(["dvc", "metrics", "diff", "--json"], repo, env)
     assert "metrics/models/cycle_3.json" in diff
