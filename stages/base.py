@@ -56,12 +56,14 @@ def main() -> None:
     pretrain = config.section(TrainConfig, "pretrain", params)
     rows = [r for r in read_jsonl(args.corpus / "examples.jsonl") if r["split"] == "train"]
     tiny.build_tiny(cfg.tiny, [r["prompt"] for r in rows] + [r["response"] for r in rows], args.out)
-    videos = [str(args.corpus / r["video"]) for r in rows]
-    frames, errors = load_clips(videos, config.value("sampling.num_frames", int, params), "corpus")
+    refs = [(str(args.corpus / r["video"]), None, None) for r in rows]
+    frames, errors = load_clips(refs, config.value("sampling.num_frames", int, params), "corpus")
     if errors:
         raise RuntimeError(f"base: {len(errors)} corpus videos failed to decode: {errors}")
     lm, processor = loading.load(args.out, for_training=True)
-    examples = [(frames[v], r["prompt"], r["response"]) for v, r in zip(videos, rows, strict=True)]
+    examples = [
+        (frames[ref], r["prompt"], r["response"]) for ref, r in zip(refs, rows, strict=True)
+    ]
     start = time.perf_counter()
     result = training.train(lm, processor, examples, pretrain, progress=True)
     print(f"base: pretrained {result['steps']} steps in {time.perf_counter() - start:.0f} s")

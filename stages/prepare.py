@@ -1,11 +1,14 @@
-"""Stage `prepare`: validate the labeled-video manifest; record every rejected video with its reason.
+"""Stage `prepare`: read the labeled dataset into the project's manifest; record every rejection.
 
     python -m stages.prepare --out data/prepared --metrics metrics/data.json   # params `prepare`
     dvc repro prepare
 
-Writes OUT/manifest.jsonl (accepted rows), OUT/rejects.jsonl and the counts to METRICS, then fails
-with a clear message when the rejected fraction exceeds `max_reject_fraction` — after writing the
-rejects, so the reasons are there to read.
+`prepare.format` picks the adapter (manifest, kinetics, finediving, star; see
+videostar/data/prepare.py) and `prepare.annotations`, `prepare.videos`, `prepare.split`,
+`prepare.classes` where the dataset lies; `videostar prepare` is the same code from the shell.
+Writes OUT/manifest.jsonl, OUT/rejects.jsonl and the counts to METRICS, then fails with a clear
+message when the rejected fraction exceeds `max_reject_fraction` — after writing the rejects, so
+the reasons are there to read. Worker processes: `$VIDEOSTAR_WORKERS` (default: every core).
 """
 
 from __future__ import annotations
@@ -14,8 +17,8 @@ import argparse
 from pathlib import Path
 
 from videostar.core import config
-from videostar.core.records import iter_jsonl, write_json, write_jsonl
-from videostar.data.manifest import PrepareConfig, TooManyRejects, prepare, summary
+from videostar.core.records import write_json
+from videostar.data.prepare import PrepareConfig, check_reject_fraction, prepare_dataset
 
 
 def main() -> None:
@@ -24,19 +27,10 @@ def main() -> None:
     parser.add_argument("--metrics", type=Path, required=True)
     args = parser.parse_args()
     cfg = config.section(PrepareConfig, "prepare")
-    manifest = Path(cfg.manifest)
-    accepted, rejected = prepare(list(iter_jsonl(manifest)), manifest.parent, cfg)
-    write_jsonl(args.out / "manifest.jsonl", accepted)
-    write_jsonl(args.out / "rejects.jsonl", rejected)
-    stats = summary(accepted, rejected)
+    stats = prepare_dataset(cfg.format, cfg.spec(), args.out, cfg.num_frames)
     write_json(args.metrics, stats)
     print(f"prepare: {stats['accepted']} accepted, {stats['rejected']} rejected")
-    if not accepted or stats["reject_fraction"] > cfg.max_reject_fraction:
-        raise TooManyRejects(
-            f"{stats['rejected']} of {stats['videos']} videos rejected "
-            f"({stats['reject_fraction']:.1%} > max_reject_fraction {cfg.max_reject_fraction:.1%}); "
-            f"reasons in {args.out / 'rejects.jsonl'}"
-        )
+    check_reject_fraction(stats, cfg.max_reject_fraction, args.out / "rejects.jsonl")
 
 
 if __name__ == "__main__":

@@ -102,7 +102,7 @@ def sections():
     """Every params section a stage loads, with the class it loads into."""
     from stages.base import ModelConfig
     from stages.generate import SamplingParams
-    from videostar.data.manifest import PrepareConfig
+    from videostar.data.prepare import PrepareConfig
     from videostar.evaluation.evalsets import EvalSetsConfig
     from videostar.labels import VerifyConfig
     from videostar.lmm.config import TrainConfig
@@ -146,7 +146,7 @@ def test_every_params_section_has_a_reader():
 
 
 def test_unknown_params_key_fails_loudly():
-    from videostar.data.manifest import PrepareConfig
+    from videostar.data.prepare import PrepareConfig
 
     with pytest.raises(config.ConfigError, match="unknown keys"):
         config.from_dict(

@@ -1,6 +1,8 @@
 """The ``videostar`` console script.
 
     videostar verify IN.jsonl OUT.jsonl [--params params.yaml]
+    videostar prepare --format {manifest,kinetics,finediving,star} --annotations PATH --videos DIR \
+        --out DIR [--split NAME] [--classes PATH] [--max-reject-fraction F] [--num-frames N]
     videostar params [OVERRIDE ...]     # compose conf/config.yaml into params.yaml (for dvc repro)
     videostar seeds [--seeds 0 1 2]     # the pipeline per seed as DVC experiments; mean ± std
     videostar readme                    # copy metrics/report.md, seeds.md, lora.md into README
@@ -25,6 +27,7 @@ from typing import Any
 
 from videostar.core.config import ConfigError, from_dict, load_params
 from videostar.core.records import write_jsonl
+from videostar.data.prepare import FORMATS
 from videostar.labels import Verifier, VerifyConfig, passed, validate_label
 
 # Sentence embeddings are batched over this many lines: big enough to keep the encoder busy,
@@ -140,6 +143,36 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 1 if errors else 0
 
 
+def cmd_prepare(args: argparse.Namespace) -> int:
+    from videostar.data.prepare import (
+        SplitLeak,
+        TooManyRejects,
+        check_reject_fraction,
+        prepare_dataset,
+    )
+    from videostar.data.source import AnnotationError, SourceSpec
+
+    spec = SourceSpec(
+        annotations=Path(args.annotations),
+        videos=Path(args.videos),
+        split=args.split,
+        classes=Path(args.classes) if args.classes else None,
+    )
+    try:
+        stats = prepare_dataset(args.format, spec, Path(args.out), args.num_frames, args.workers)
+        print(json.dumps(stats, indent=2))
+        print(
+            f"videostar prepare: {stats['accepted']} accepted, {stats['rejected']} rejected "
+            f"-> {args.out}/manifest.jsonl, {args.out}/rejects.jsonl",
+            file=sys.stderr,
+        )
+        check_reject_fraction(stats, args.max_reject_fraction, Path(args.out) / "rejects.jsonl")
+    except (AnnotationError, SplitLeak, TooManyRejects, OSError) as e:
+        print(f"videostar prepare: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def cmd_params(args: argparse.Namespace) -> int:
     from videostar.cli.compose import compose_params
 
@@ -195,6 +228,19 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("output", help="JSONL: the input lines plus ok and verdicts")
     verify.add_argument("--params", help="params file whose 'verify' section sets the thresholds")
     verify.set_defaults(func=cmd_verify)
+    prepare = commands.add_parser(
+        "prepare", help="read a labeled dataset into the project's manifest, with rejects"
+    )
+    prepare.add_argument("--format", required=True, choices=FORMATS)
+    prepare.add_argument("--annotations", required=True, help="annotation file or folder")
+    prepare.add_argument("--videos", required=True, help="the folder video paths are relative to")
+    prepare.add_argument("--out", required=True, help="writes manifest.jsonl and rejects.jsonl")
+    prepare.add_argument("--split", help="the source split to read, as the dataset spells it")
+    prepare.add_argument("--classes", help="class-list file or folder (formats that take one)")
+    prepare.add_argument("--max-reject-fraction", type=float, default=0.05)
+    prepare.add_argument("--num-frames", type=int, default=8, help="frames a video must decode")
+    prepare.add_argument("--workers", type=int, help="worker processes (default: every core)")
+    prepare.set_defaults(func=cmd_prepare)
     params = commands.add_parser(
         "params", help="compose conf/config.yaml (+ Hydra overrides) into params.yaml"
     )

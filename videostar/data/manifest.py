@@ -1,82 +1,66 @@
-"""Validate a labeled-video manifest in the project schema; every rejected video keeps its reason.
+"""The ``manifest`` format: a labeled-video manifest already in the project schema.
 
-Video paths are relative to the manifest's folder and must stay inside it. Accepted rows get
-video paths relative to the working directory and the duration and frame size measured from the
-file. Adapters for the paper's datasets (Kinetics-700, FineDiving, STAR) will write this schema.
+    {"id", "video", "split", "task", "labels": [{"name", "type", "value"}], "duration"?,
+     "frame_size"?, "segment"?, "question"?, "fps"?, ...}
+
+one JSON object per line, video paths relative to ``SourceSpec.videos`` (by default the
+manifest's folder). Unknown keys are kept on the row. A line that is not a JSON object, or lacks
+a required key, becomes a rejection naming its line number.
 """
 
 from __future__ import annotations
 
-import os
-from collections import Counter
-from dataclasses import dataclass
-from pathlib import Path
+import json
+from collections.abc import Iterator
 from typing import Any
 
-from tqdm import tqdm
+from videostar.data.source import SPLITS, AnnotationError, Candidate, Rejected, SourceSpec
 
-from videostar.core.records import RecordError, check_manifest_row, reject, resolve_inside
-from videostar.labels import validate_label
-from videostar.video import clips
-
-
-@dataclass(frozen=True)
-class PrepareConfig:
-    """manifest: the input manifest (video paths relative to its folder); num_frames: a video must
-    decode this many sampled frames; max_reject_fraction: fail past this share of rejects."""
-
-    manifest: str
-    num_frames: int
-    max_reject_fraction: float
+REQUIRED = {"id": str, "video": str, "split": str, "task": str, "labels": list}
+OPTIONAL = ("segment", "question", "fps", "source_split")
 
 
-class TooManyRejects(RuntimeError):
-    pass
+def candidate(row: dict[str, Any], where: str) -> Candidate | Rejected:
+    for key, kind in REQUIRED.items():
+        if not isinstance(row.get(key), kind):
+            return Rejected(where, f"{key!r} must be a {kind.__name__}", _text(row.get("video")))
+    if row["split"] not in SPLITS:
+        return Rejected(where, f"unknown split {row['split']!r}", row["video"])
+    segment = row.get("segment")
+    return Candidate(
+        id=row["id"],
+        source=where,
+        video=row["video"],
+        split=SPLITS[row["split"]],
+        source_split=row.get("source_split") or row["split"],
+        task=row["task"],
+        labels=row["labels"],
+        segment=tuple(segment) if isinstance(segment, list) else segment,
+        question=row.get("question"),
+        fps=row.get("fps"),
+        extra={k: v for k, v in row.items() if k not in REQUIRED and k not in OPTIONAL},
+    )
 
 
-def check_row(row: dict[str, Any], root: Path, num_frames: int) -> dict[str, Any]:
-    """Return the accepted row (paths relative to the cwd); raise RecordError/VideoError if bad."""
-    check_manifest_row(row)
-    for label in row["labels"]:
-        validate_label(label)
-    path = resolve_inside(root, row["video"])
-    info = clips.probe(path)
-    clips.read_frames(path, num_frames)
-    return {
-        **row,
-        "video": os.path.relpath(path, Path.cwd()),
-        "duration": row.get("duration") or info.duration,
-        "frame_size": [info.width, info.height],
-    }
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
-def prepare(
-    rows: list[dict[str, Any]], root: Path, cfg: PrepareConfig
-) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
-    accepted, rejected, seen = [], [], set()
-    for row in tqdm(rows, desc="prepare", unit="video"):
-        row_id = str(row.get("id"))
-        try:
-            if row_id in seen:
-                raise RecordError(f"duplicate id {row_id!r}")
-            seen.add(row_id)
-            accepted.append(check_row(row, root, cfg.num_frames))
-        except (RecordError, clips.VideoError, ValueError) as e:
-            rejected.append(reject(row_id, str(row.get("video")), "prepare", str(e)))
-    return sorted(accepted, key=lambda r: r["id"]), rejected
-
-
-def summary(accepted: list[dict], rejected: list[dict]) -> dict[str, Any]:
-    total = len(accepted) + len(rejected)
-    return {
-        "videos": total,
-        "accepted": len(accepted),
-        "rejected": len(rejected),
-        "reject_fraction": round(len(rejected) / total, 6) if total else 0.0,
-        "per_split_task": {
-            f"{split}/{task}": n
-            for (split, task), n in sorted(
-                Counter((r["split"], r["task"]) for r in accepted).items()
-            )
-        },
-    }
+def read(spec: SourceSpec) -> Iterator[Candidate | Rejected]:
+    if not spec.annotations.is_file():
+        raise AnnotationError(f"{spec.annotations}: no such manifest file")
+    with open(spec.annotations, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            where = f"{spec.annotations.name}:{lineno}"
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as e:
+                yield Rejected(where, f"not JSON ({e.msg})")
+                continue
+            if not isinstance(row, dict):
+                yield Rejected(where, f"expected an object, got {type(row).__name__}")
+                continue
+            if spec.split is None or row.get("split") == spec.split:
+                yield candidate(row, where)

@@ -23,7 +23,7 @@ from videostar.core.config import ConfigError
 from videostar.core.records import read_jsonl, resolve_inside
 
 ROW_KEYS = ("id", "video_id", "video", "split", "task", "question", "labels", "duration",
-            "frame_size")  # fmt: skip
+            "frame_size", "segment", "fps")  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from videostar.core.records import write_json, write_jsonl
 from videostar.lmm import loading, training
 from videostar.lmm.config import TrainConfig
 from videostar.loop.training_set import general_count, general_samples, llava_record, provenance
-from videostar.video.frames import load_clips
+from videostar.video.frames import clip_ref, load_clips
 
 
 @dataclass(frozen=True)
@@ -42,13 +42,13 @@ def fit(
     Returns the training counts and losses."""
     general = general_samples(corpus_dir, general_count(len(samples), cfg.general_share), seed)
     mixed = samples + general
-    frames, errors = load_clips((s["video"] for s in mixed), num_frames)
+    frames, errors = load_clips((clip_ref(s) for s in mixed), num_frames)
     if errors:
         raise RuntimeError(f"train: {len(errors)} training videos failed to decode: {errors}")
     lm, processor = loading.load(init, for_training=True, trust_remote_code=trust_remote_code)
     stats: dict[str, Any] = {"init": str(init), "kept": len(samples), "general": len(general)}
     if samples:
-        examples = [(frames[s["video"]], s["question"], s["text"]) for s in mixed]
+        examples = [(frames[clip_ref(s)], s["question"], s["text"]) for s in mixed]
         result = training.train(
             lm, processor, examples, replace(recipe(cfg), seed=seed), progress=True
         )

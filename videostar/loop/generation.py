@@ -18,7 +18,7 @@ from videostar.lmm import generation, loading
 from videostar.lmm.config import SamplingConfig
 from videostar.loop.questions import QUESTION_KEYS
 from videostar.prompts import PromptsConfig, answer_prompt, rationale_prompt
-from videostar.video.frames import load_clips
+from videostar.video.frames import clip_ref, load_clips
 
 KINDS = ("answer", "rationale", "eval")
 KIND_SPLIT = {"answer": "train", "eval": "test"}
@@ -54,12 +54,12 @@ def generate_rows(
     seed: int,
     trust_remote_code: bool = False,
 ) -> list[dict[str, Any]]:
-    frames, errors = load_clips((r["video"] for r in rows), num_frames)
-    todo = [r for r in rows if r["video"] in frames]
+    frames, errors = load_clips((clip_ref(r) for r in rows), num_frames)
+    todo = [r for r in rows if clip_ref(r) in frames]
     texts: list[str] = []
     if todo:
         lm, processor = loading.load(model_dir, trust_remote_code=trust_remote_code)
-        items = [(frames[r["video"]], build_prompt(kind, r, prompts)) for r in todo]
+        items = [(frames[clip_ref(r)], build_prompt(kind, r, prompts)) for r in todo]
         texts = generation.generate(lm, processor, items, sampling, seed=seed, progress=True)
     by_id = {r["id"]: t for r, t in zip(todo, texts, strict=True)}
     return [
@@ -69,7 +69,7 @@ def generate_rows(
             "prompt": build_prompt(kind, row, prompts),
             "model": model_dir,
             "text": by_id.get(row["id"], ""),
-            "error": errors.get(row["video"]),
+            "error": errors.get(clip_ref(row)),
         }
         for row in rows
     ]

@@ -17,7 +17,7 @@ from videostar.labels import render_hint
 from videostar.prompts import question_generation_prompt
 
 QUESTION_KEYS = ("id", "video_id", "video", "split", "task", "question", "question_source",
-                 "labels", "duration", "frame_size")  # fmt: skip
+                 "labels", "duration", "frame_size", "segment", "fps")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -52,15 +52,21 @@ def pick(options: tuple[str, ...] | list[str], seed: int, key: str) -> int:
 def make_questions(
     rows: list[dict[str, Any]], pools: dict[str, list[str]], seed: int, source: str
 ) -> list[dict[str, Any]]:
-    missing = sorted({r["task"] for r in rows} - set(pools))
+    """One question row per manifest row: the row's own question when the dataset has one (e.g.
+    STAR), else one picked from its task's pool."""
+    missing = sorted({r["task"] for r in rows if not r.get("question")} - set(pools))
     if missing:
         raise ConfigError(f"questions: no question pool for task(s) {missing}")
     out = []
     for row in rows:
-        pool = pools[row["task"]]
-        if not pool:
-            raise ConfigError(f"questions: the pool for task {row['task']!r} is empty")
-        index = pick(pool, seed, row["id"])
+        if row.get("question"):
+            question, question_source = row["question"], "dataset"
+        else:
+            pool = pools[row["task"]]
+            if not pool:
+                raise ConfigError(f"questions: the pool for task {row['task']!r} is empty")
+            index = pick(pool, seed, row["id"])
+            question, question_source = pool[index], f"{source}:{index}"
         out.append(
             {
                 "id": row["id"],
@@ -68,11 +74,12 @@ def make_questions(
                 "video": row["video"],
                 "split": row["split"],
                 "task": row["task"],
-                "question": pool[index],
-                "question_source": f"{source}:{index}",
+                "question": question,
+                "question_source": question_source,
                 "labels": row["labels"],
                 "duration": row.get("duration"),
                 "frame_size": row.get("frame_size"),
+                **{k: row[k] for k in ("segment", "fps") if k in row},
             }
         )
     return out

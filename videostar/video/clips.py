@@ -21,6 +21,7 @@ from pathlib import Path
 
 import av
 import numpy as np
+from PIL import Image
 
 try:
     import decord
@@ -104,8 +105,42 @@ def _check_file(path: str | Path) -> Path:
     return path
 
 
-def probe(path: str | Path) -> VideoInfo:
-    """Frame count, frame rate, duration (s) and size of the first video stream."""
+FRAME_SUFFIXES = (".jpg", ".jpeg", ".png")
+
+
+def frame_files(folder: Path) -> list[tuple[int, Path]]:
+    """(frame number, path) of every frame image of a frame folder, by number. Names hold
+    absolute frame numbers of any width (``00012.jpg``, ``12.jpg``, ``img_12.jpg``)."""
+    numbered = []
+    for path in folder.iterdir():
+        digits = "".join(c for c in path.stem if c.isdigit())
+        if path.suffix.lower() in FRAME_SUFFIXES and digits:
+            numbered.append((int(digits), path))
+    return sorted(numbered)
+
+
+def _probe_folder(folder: Path, fps: float | None) -> VideoInfo:
+    """Frame k of the folder's timeline is at (k - the first frame's number) / fps seconds, so
+    missing frames leave gaps instead of shifting the later ones."""
+    if not fps or fps <= 0:
+        raise VideoError(f"cannot decode: frame folder {folder} needs its frame rate (fps)")
+    frames = frame_files(folder)
+    if not frames:
+        raise VideoError(f"no frames: {folder}")
+    try:
+        with Image.open(frames[0][1]) as image:
+            width, height = image.size
+    except OSError as e:
+        raise VideoError(f"cannot decode: {frames[0][1]}: {e}") from e
+    span = frames[-1][0] - frames[0][0] + 1
+    return VideoInfo(len(frames), float(fps), span / fps, width, height)
+
+
+def probe(path: str | Path, fps: float | None = None) -> VideoInfo:
+    """Frame count, frame rate, duration (s) and size of the first video stream, or of a folder
+    of frame images (``fps`` gives a folder's frame rate; a video file's is read from it)."""
+    if Path(path).is_dir():
+        return _probe_folder(Path(path), fps)
     path = _check_file(path)
     try:
         with av.open(str(path)) as container:
@@ -187,9 +222,68 @@ def read_frames_pyav(path: str | Path, num_frames: int) -> np.ndarray:
     return np.stack([picked[i] for i in wanted])
 
 
-def read_frames(path: str | Path, num_frames: int) -> np.ndarray:
-    """(num_frames, H, W, 3) uint8, uniformly sampled; decord first, PyAV as the fallback."""
+def clamp_segment(
+    segment: tuple[float, float] | list[float] | None, info: VideoInfo
+) -> tuple[float, float] | None:
+    """A [start, end] segment in seconds, its end clamped to the video's length; None for the
+    whole video. Raises VideoError when nothing of it lies inside the video."""
+    if segment is None:
+        return None
+    start, end = float(segment[0]), min(float(segment[1]), info.duration)
+    if not 0 <= start < end:
+        raise VideoError(
+            f"empty segment: [{segment[0]}, {segment[1]}] s in a {info.duration:.3f} s video"
+        )
+    return start, end
+
+
+def _segment_frames(total: int, fps: float, segment: tuple[float, float] | None) -> range:
+    """The frame indices of ``segment`` (all frames when None), at least one."""
+    if segment is None:
+        return range(total)
+    first = min(total - 1, int(segment[0] * fps))
+    last = max(first + 1, min(total, int(np.ceil(segment[1] * fps))))
+    return range(first, last)
+
+
+def _read_folder(
+    folder: Path, num_frames: int, segment: tuple[float, float] | None, fps: float | None
+) -> np.ndarray:
+    # Missing frames are tolerated (frame dumps are often incomplete): sample among the frames
+    # present in the segment, on the folder's timeline (see _probe_folder).
+    info = _probe_folder(folder, fps)
+    files = frame_files(folder)
+    if segment is not None:
+        first = files[0][0]
+        low, high = first + segment[0] * info.fps, first + segment[1] * info.fps
+        files = [(n, p) for n, p in files if low <= n < high]
+        if not files:
+            raise VideoError(f"no frames: {folder} holds none in [{segment[0]}, {segment[1]}] s")
+    picked = [files[i][1] for i in sample_indices(len(files), num_frames)]
+    try:
+        arrays = [np.asarray(Image.open(p).convert("RGB")) for p in picked]
+    except OSError as e:
+        raise VideoError(f"cannot decode: {folder}: {e}") from e
+    if len({a.shape for a in arrays}) > 1:
+        raise VideoError(f"cannot decode: frames of different sizes in {folder}")
+    return np.stack(arrays)
+
+
+def read_frames(
+    path: str | Path,
+    num_frames: int,
+    segment: tuple[float, float] | None = None,
+    fps: float | None = None,
+) -> np.ndarray:
+    """(num_frames, H, W, 3) uint8, uniformly sampled from the whole video or from ``segment``
+    ([start, end] seconds); decord first, PyAV as the fallback. A folder of frame images is read
+    directly, with ``fps`` its frame rate."""
+    if Path(path).is_dir():
+        return _read_folder(Path(path), num_frames, segment, fps)
     _check_file(path)
+    if segment is not None:
+        info = probe(path)
+        return _read_span(path, num_frames, _segment_frames(info.num_frames, info.fps, segment))
     if decord is None:
         return read_frames_pyav(path, num_frames)
     try:
@@ -199,3 +293,21 @@ def read_frames(path: str | Path, num_frames: int) -> np.ndarray:
             return read_frames_pyav(path, num_frames)
         except VideoError as pyav_error:
             raise VideoError(f"{pyav_error} (decord: {decord_error})") from pyav_error
+
+
+def _read_span(path: str | Path, num_frames: int, span: range) -> np.ndarray:
+    wanted = [span[i] for i in sample_indices(len(span), num_frames)]
+    if decord is not None:
+        try:
+            reader = decord.VideoReader(str(path), num_threads=1)
+            return reader.get_batch([min(i, len(reader) - 1) for i in wanted]).asnumpy()
+        except (decord.DECORDError, RuntimeError):
+            pass  # PyAV below reports the error if it cannot decode either
+    try:
+        picked, decoded = _pyav_pick(Path(path), wanted)
+    except av.FFmpegError as e:
+        raise VideoError(f"cannot decode: {path}: {e}") from e
+    if not picked:
+        raise VideoError(f"no frames: {path} has {decoded} frames, the segment starts later")
+    last = picked[max(picked)]
+    return np.stack([picked.get(i, last) for i in wanted])

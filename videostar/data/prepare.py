@@ -1,0 +1,234 @@
+"""Turn a labeled dataset on disk into the project's manifest, recording every rejection.
+
+    from videostar.data.prepare import PrepareConfig, prepare_dataset
+    counts = prepare_dataset("kinetics", SourceSpec(Path("k700/annotations"), Path("k700/videos"),
+                             split="train"), Path("data/prepared"), num_frames=8, workers=4)
+
+The format's adapter (``FORMATS``) yields candidate rows; each is checked here — labels against
+the label-type registry, the video path inside the video folder (lexically: ``..`` and absolute
+paths are refused, symlinks inside are followed, as DVC's cache and dataset farms use them), the
+video probed and its sampled frames decoded — in worker processes, a bounded batch at a time, so
+memory does not grow with the number of rows. Writes OUT/manifest.jsonl (accepted rows, in the
+adapter's order, video paths relative to the working directory) and OUT/rejects.jsonl (one row
+per rejected record: its id or source key, video, reason), and returns the counts.
+"""
+
+from __future__ import annotations
+
+import itertools
+import multiprocessing
+import os
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from tqdm import tqdm
+
+from videostar.core.records import RecordError, check_manifest_row, dumps
+from videostar.data.source import Candidate, Rejected, SourceSpec
+from videostar.labels import validate_label
+from videostar.video import clips
+
+FORMATS = ("manifest", "kinetics", "finediving", "star")
+BATCH = 256  # candidates per worker round: bounds memory, keeps every worker busy
+
+
+@dataclass(frozen=True)
+class PrepareConfig:
+    """format: one of FORMATS; annotations, videos: where the dataset lies (videos: the folder
+    every row's video path is relative to; both are the stage's tracked deps); split: the source
+    split to read (null: all); classes: a class-list file or folder, if the format takes one;
+    num_frames: a video must decode this many sampled frames; max_reject_fraction: fail past
+    this share of rejects."""
+
+    format: str
+    annotations: str
+    videos: str
+    split: str | None
+    classes: str | None
+    num_frames: int
+    max_reject_fraction: float
+
+    def __post_init__(self) -> None:
+        if self.format not in FORMATS:
+            raise ValueError(f"prepare.format must be one of {FORMATS}, got {self.format!r}")
+
+    def spec(self) -> SourceSpec:
+        return SourceSpec(
+            annotations=Path(self.annotations),
+            videos=Path(self.videos),
+            split=self.split,
+            classes=Path(self.classes) if self.classes else None,
+        )
+
+
+class TooManyRejects(RuntimeError):
+    """More records were rejected than ``max_reject_fraction`` allows."""
+
+
+class SplitLeak(RuntimeError):
+    """A video is in both the training and the held-out split."""
+
+
+def adapter(name: str) -> Callable[[SourceSpec], Iterator[Candidate | Rejected]]:
+    # Imported here, plainly, so the stage's code deps (derived from imports) see every adapter.
+    from videostar.data import finediving, kinetics, manifest, star
+
+    readers = {"manifest": manifest.read, "kinetics": kinetics.read,
+               "finediving": finediving.read, "star": star.read}  # fmt: skip
+    if name not in readers:
+        raise ValueError(f"unknown format {name!r}; known: {', '.join(FORMATS)}")
+    return readers[name]
+
+
+def inside(root: Path, relative: str) -> Path:
+    """``root / relative`` for a relative path that stays inside ``root`` lexically."""
+    path = PurePosixPath(relative.replace("\\", "/"))
+    if path.is_absolute() or ".." in path.parts or not path.parts:
+        raise RecordError(f"path {relative!r} escapes the dataset root {str(root)!r}")
+    return root / path
+
+
+def check(candidate: Candidate, root: Path, num_frames: int) -> dict[str, Any]:
+    """The accepted manifest row; raises RecordError, VideoError or ValueError if unusable."""
+    row: dict[str, Any] = {
+        **candidate.extra,
+        "id": candidate.id,
+        "video": candidate.video,
+        "split": candidate.split,
+        "task": candidate.task,
+        "labels": candidate.labels,
+    }
+    check_manifest_row(row)
+    for label in candidate.labels:
+        validate_label(label)
+    path = inside(root, candidate.video)
+    info = clips.probe(path, fps=candidate.fps)
+    segment = clips.clamp_segment(candidate.segment, info)
+    clips.read_frames(path, num_frames, segment=segment, fps=candidate.fps)
+    row["video"] = os.path.relpath(path, Path.cwd())
+    row["duration"] = (
+        row.get("duration") or info.duration if segment is None else segment[1] - segment[0]
+    )
+    row["frame_size"] = [info.width, info.height]
+    optional = {"segment": list(segment) if segment else None, "question": candidate.question,
+                "fps": candidate.fps}  # fmt: skip
+    row.update({k: v for k, v in optional.items() if v is not None})
+    if candidate.source_split != candidate.split:
+        row["source_split"] = candidate.source_split
+    return row
+
+
+def _check_one(job: tuple[Candidate | Rejected, Path, int]) -> tuple[str, dict[str, Any]]:
+    item, root, num_frames = job
+    if isinstance(item, Rejected):
+        return "reject", reject_row(item.source, item.source, item.video, item.reason)
+    try:
+        return "row", check(item, root, num_frames)
+    except (RecordError, clips.VideoError, ValueError) as e:
+        return "reject", reject_row(item.id, item.source, item.video, str(e))
+
+
+def reject_row(row_id: str, source: str, video: str | None, reason: str) -> dict[str, Any]:
+    row = {"id": row_id, "video": video, "stage": "prepare", "reason": reason}
+    if source != row_id:
+        row["source"] = source
+    return row
+
+
+def _batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    iterator = iter(items)
+    while batch := list(itertools.islice(iterator, size)):
+        yield batch
+
+
+def checked(
+    items: Iterable[Candidate | Rejected], root: Path, num_frames: int, workers: int
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """("row", manifest row) or ("reject", reject row) per item, in input order."""
+    jobs = ((item, root, num_frames) for item in items)
+    if workers <= 1:
+        yield from map(_check_one, jobs)
+        return
+    # fork would copy the parent's decoders and threads; spawn starts clean workers.
+    with multiprocessing.get_context("spawn").Pool(workers) as pool:
+        for batch in _batches(jobs, BATCH * workers):
+            yield from pool.map(_check_one, batch, chunksize=8)
+
+
+def default_workers() -> int:
+    """``$VIDEOSTAR_WORKERS``, else every core: hardware, so never a tracked param."""
+    return int(os.environ.get("VIDEOSTAR_WORKERS") or os.cpu_count() or 1)
+
+
+def prepare_dataset(
+    format: str,
+    spec: SourceSpec,
+    out: Path,
+    num_frames: int,
+    workers: int | None = None,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Write OUT/manifest.jsonl and OUT/rejects.jsonl; return the counts (see ``summary``)."""
+    out.mkdir(parents=True, exist_ok=True)
+    workers = default_workers() if workers is None else workers
+    counts: Counter = Counter()
+    seen: set[str] = set()
+    video_split: dict[str, str] = {}
+    leaks: list[str] = []
+    results = checked(adapter(format)(spec), spec.videos, num_frames, workers)
+    partial = {name: out / f".{name}.partial" for name in ("manifest.jsonl", "rejects.jsonl")}
+    with (
+        open(partial["manifest.jsonl"], "w", encoding="utf-8") as rows_file,
+        open(partial["rejects.jsonl"], "w", encoding="utf-8") as rejects_file,
+    ):
+        for kind, row in tqdm(results, desc=f"prepare {format}", unit="row", disable=not progress):
+            if kind == "row" and row["id"] in seen:
+                kind, row = (
+                    "reject",
+                    reject_row(row["id"], row["id"], row["video"], f"duplicate id {row['id']!r}"),
+                )
+            if kind == "reject":
+                rejects_file.write(dumps(row) + "\n")
+                counts["rejected"] += 1
+                continue
+            seen.add(row["id"])
+            other = video_split.setdefault(row["video"], row["split"])
+            if other != row["split"] and len(leaks) < 5:
+                leaks.append(f"{row['video']} ({other} and {row['split']})")
+            rows_file.write(dumps(row) + "\n")
+            counts["accepted"] += 1
+            counts[f"{row['split']}/{row['task']}"] += 1
+    for name, path in partial.items():  # both files appear together, or neither
+        os.replace(path, out / name)
+    if leaks:
+        raise SplitLeak(
+            f"videos in both the training and the held-out split, e.g. {'; '.join(leaks)}: "
+            "evaluation would measure training; fix the split files"
+        )
+    return summary(counts)
+
+
+def summary(counts: Counter) -> dict[str, Any]:
+    accepted, rejected = counts["accepted"], counts["rejected"]
+    total = accepted + rejected
+    return {
+        "videos": total,
+        "accepted": accepted,
+        "rejected": rejected,
+        "reject_fraction": round(rejected / total, 6) if total else 0.0,
+        "per_split_task": {
+            key: n for key, n in sorted(counts.items()) if key not in ("accepted", "rejected")
+        },
+    }
+
+
+def check_reject_fraction(stats: dict[str, Any], max_fraction: float, rejects: Path) -> None:
+    if not stats["accepted"] or stats["reject_fraction"] > max_fraction:
+        raise TooManyRejects(
+            f"{stats['rejected']} of {stats['videos']} records rejected "
+            f"({stats['reject_fraction']:.1%} > max_reject_fraction {max_fraction:.1%}); "
+            f"reasons in {rejects}"
+        )
