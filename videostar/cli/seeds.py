@@ -84,7 +84,8 @@ def to_markdown(mean: pd.DataFrame, std: pd.DataFrame, n: int) -> str:
         index=mean.index,
         columns=mean.columns,
     )
-    return f"Mean ± sample std over {n} seeds.\n\n" + report.to_markdown(cells, "model")
+    spread = "One seed." if n == 1 else f"Mean ± sample std over {n} seeds."
+    return f"{spread}\n\n" + report.to_markdown(cells, "model")
 
 
 def main(
