@@ -126,3 +126,16 @@ def test_code_deps_follow_imports_at_any_depth(tmp_path):
         "one": {"missing": {"videostar/beta", "videostar/gamma.py"}, "extra": set()},
         "two": {"missing": set(), "extra": {"videostar/unused"}},
     }
+
+
+def test_bytecode_never_changes_a_code_dependency(tmp_path):
+    """Room folders are deps: the __pycache__ Python writes into them must be ignored by DVC, or
+    the first run would make every stage stale for the next."""
+    from dvc.repo import Repo
+
+    with Repo(str(REPO)) as repo:
+        room = Path(repo.root_dir) / "videostar" / "data"
+        bytecode = room / "__pycache__" / "prepare.cpython-311.pyc"
+        assert repo.dvcignore.is_ignored(repo.fs, str(bytecode))
+        assert repo.dvcignore.is_ignored(repo.fs, str(room / "prepare.pyc"))
+        assert not repo.dvcignore.is_ignored(repo.fs, str(room / "prepare.py"))
