@@ -1,11 +1,12 @@
 """Stage `evalsets`: every held-out question each model is evaluated on, in one file.
 
-    python -m stages.evalsets --questions data/questions/questions.jsonl --corpus data/corpus \
+    python -m stages.evalsets --questions data/questions/questions.jsonl \
         --out data/evalsets                         # params `evalsets`
     dvc repro evalsets
 
-Sets (the `set` field): adapted (held-out task questions), rephrased, retention (held-out corpus
-captions) and every set of the `evalsets.transfer` files; see videostar/evaluation/evalsets.py.
+Sets (the `set` field): adapted (held-out task questions), rephrased, and every set in the
+`evalsets.transfer` and `evalsets.retention` files (by default colour and retention); see
+videostar/evaluation/evalsets.py.
 """
 
 from __future__ import annotations
@@ -22,12 +23,10 @@ from videostar.evaluation import evalsets
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--questions", type=Path, required=True)
-    parser.add_argument("--corpus", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     cfg = config.section(evalsets.EvalSetsConfig, "evalsets")
-    corpus = read_jsonl(args.corpus / "examples.jsonl")
-    rows = evalsets.build(cfg, read_jsonl(args.questions), corpus, args.corpus)
+    rows = evalsets.build(cfg, read_jsonl(args.questions))
     write_jsonl(args.out / "eval.jsonl", rows)
     print(f"evalsets: {dict(Counter(r['set'] for r in rows))} -> {args.out / 'eval.jsonl'}")
 

@@ -1,13 +1,12 @@
 """Stage `label_sft`: the paper's "Video-LLaVA+" baseline, label-template fine-tuning.
 
     python -m stages.label_sft --questions data/questions/questions.jsonl --init models/base \
-        --corpus data/corpus --out models/label_sft --records data/train/label_sft \
-        --metrics metrics/train/label_sft.json
+        --out models/label_sft --records data/train/label_sft --metrics metrics/train/label_sft.json
     dvc repro label_sft
 
 Fine-tunes from the base on every training question answered by its bare gold labels in a
-simple template ("The answer is left."), no reasoning, with the same recipe as a STaR cycle
-(params `train`). Evaluated exactly like every other model (`evalgen@label_sft`).
+simple template ("The answer is left."), no reasoning, with the same recipe and general data as a
+STaR cycle (params `train`). Evaluated exactly like every other model (`evalgen@label_sft`).
 """
 
 from __future__ import annotations
@@ -25,7 +24,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--questions", type=Path, required=True)
     parser.add_argument("--init", type=Path, required=True)
-    parser.add_argument("--corpus", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--records", type=Path, required=True)
     parser.add_argument("--metrics", type=Path, required=True)
@@ -36,7 +34,6 @@ def main() -> None:
     stats = fit(
         samples,
         init=args.init,
-        corpus_dir=args.corpus,
         out=args.out,
         records_dir=args.records,
         cfg=cfg,

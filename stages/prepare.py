@@ -27,7 +27,7 @@ def main() -> None:
     parser.add_argument("--metrics", type=Path, required=True)
     args = parser.parse_args()
     cfg = config.section(PrepareConfig, "prepare")
-    stats = prepare_dataset(cfg.format, cfg.spec(), args.out, cfg.num_frames)
+    stats = prepare_dataset(cfg.format, cfg.spec(), args.out, cfg.num_frames, splits=cfg.splits())
     write_json(args.metrics, stats)
     print(f"prepare: {stats['accepted']} accepted, {stats['rejected']} rejected")
     check_reject_fraction(stats, cfg.max_reject_fraction, args.out / "rejects.jsonl")

@@ -1,15 +1,18 @@
 """Stage `train@m`: instruction-tune a model on a cycle's verified samples (step 4).
 
     python -m stages.train --name cycle_1 --init models/base --data data/cycles/cycle_1/verified \
-        --rationales on --corpus data/corpus --out models/cycle_1 --records data/train/cycle_1 \
+        --rationales on --out models/cycle_1 --records data/train/cycle_1 \
         --metrics metrics/train/cycle_1.json
+    dvc repro train@cycle_1
 
 The cycle graph (params `graph.train`, from videostar/loop/graph.py) decides every flag: INIT is
 the base when cycles restart from base (as STaR does), DATA the verified answers (and, with
 `--rationales on`, rationalizations) to keep. Training pairs are (video, bare question) -> verified
-text, mixed with `train.general_share` of general data. Writes the model, RECORDS/samples.jsonl
-(provenance of every example), RECORDS/llava.json (LLaVA/ShareGPT format), and METRICS: the yields
-of the data (direct / rationalized, per task) and the training counts.
+text, mixed with `train.general_share` of general data drawn from `train.general_data` (any
+LLaVA/ShareGPT JSON file, videos relative to `train.general_videos`; the toy corpus's training
+split by default). Writes the model, RECORDS/samples.jsonl (provenance of every example),
+RECORDS/llava.json (LLaVA/ShareGPT format), and METRICS: the yields of the data (direct /
+rationalized, per task) and the training counts, with the general records not used, per reason.
 """
 
 from __future__ import annotations
@@ -29,7 +32,6 @@ def main() -> None:
     parser.add_argument("--init", type=Path, required=True)
     parser.add_argument("--data", type=Path, required=True, help="a cycle's verified/ folder")
     parser.add_argument("--rationales", choices=("on", "off"), required=True)
-    parser.add_argument("--corpus", type=Path, required=True, help="general data")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--records", type=Path, required=True)
     parser.add_argument("--metrics", type=Path, required=True)
@@ -42,7 +44,6 @@ def main() -> None:
     stats = fit(
         samples,
         init=args.init,
-        corpus_dir=args.corpus,
         out=args.out,
         records_dir=args.records,
         cfg=cfg,

@@ -102,9 +102,11 @@ def dataset(tmp_path: Path) -> SourceSpec:
 
 
 def by_source(items: list) -> tuple[dict[str, Candidate], dict[str, Rejected]]:
-    rows = {i.source: i for i in items if isinstance(i, Candidate)}
+    """The dive rows and the rejects by source key (before/after rows share their dive's key)."""
+    rows = {i.source: i for i in items if isinstance(i, Candidate) and i.task == "finediving"}
     rejects = {i.source: i for i in items if isinstance(i, Rejected)}
-    assert len(rows) + len(rejects) == len(items)
+    derived = [i for i in items if isinstance(i, Candidate) and i.task == "finediving_order"]
+    assert len(rows) + len(rejects) + len(derived) == len(items)
     return rows, rejects
 
 
@@ -223,6 +225,125 @@ def test_step_spans_option(dataset: SourceSpec) -> None:
         validate_label(label)
 
 
+# ------------------------------------------------------------------------- before/after rows
+
+ORDER = re.compile(r"What does the diver do right (after|before) the (.+)\?")
+
+
+def test_before_after_rows_follow_the_temporal_order(dataset: SourceSpec) -> None:
+    items = list(finediving.read(dataset))
+    dives = {i.id: i for i in items if isinstance(i, Candidate) and i.task == "finediving"}
+    orders = [i for i in items if isinstance(i, Candidate) and i.task == "finediving_order"]
+    assert {o.extra["dive"] for o in orders} == set(dives)  # every dive here has a usable pair
+    for order in orders:
+        dive = dives[order.extra["dive"]]
+        direction, anchor = ORDER.fullmatch(order.question).groups()
+        assert order.id == f"{dive.id}_{direction}"
+        assert (order.video, order.segment, order.fps, order.split, order.source_split) == (
+            dive.video, dive.segment, dive.fps, dive.split, dive.source_split)  # fmt: skip
+        steps = labels_of(dive)["sub-action sequence"]
+        at = steps.index(anchor)
+        answer = steps[at + 1] if direction == "after" else steps[at - 1]
+        assert order.labels == [{"name": "sub-action", "type": "category", "value": answer}]
+        for label in order.labels:
+            validate_label(label)
+    # Each question row right after its dive row: dive, question, dive, question, ...
+    ids = [i.id for i in items if isinstance(i, Candidate)]
+    assert all(ids[k + 1].startswith(ids[k]) for k in range(0, len(ids), 2))
+    # Picked by seeding.pick from the dive id (crc32 tags), so the same in every process: fixed
+    # here so that a change of the pick shows. Sequence Reverse, 2.5 Twists, 2.5 Soms.Pike, Entry
+    # (temporal order, not id order).
+    (world_cup_2,) = [o for o in orders if o.extra["dive"] == f"{WORLD_CUP}_2"]
+    assert (world_cup_2.id, world_cup_2.question, world_cup_2.labels[0]["value"]) == (
+        f"{WORLD_CUP}_2_after",
+        "What does the diver do right after the Reverse?",
+        "2.5 Twists",
+    )
+
+
+def test_before_after_is_deterministic_and_covers_both_directions() -> None:
+    steps = [{"name": n, "span": [0.0, 1.0]} for n in ("Back", "2.5 Soms.Pike", "1 Twist", "Entry")]
+    seen = set()
+    for k in range(40):
+        dive = Candidate(f"dive_{k}", "key", f"d/{k}", "train", "train", "finediving", [],
+                         fps=12.0, extra={"steps": steps})  # fmt: skip
+        first, again = finediving.order_question(dive), finediving.order_question(dive)
+        assert first == again
+        direction, anchor = ORDER.fullmatch(first.question).groups()
+        names = [s["name"] for s in steps]
+        at = names.index(anchor) + (1 if direction == "after" else -1)
+        assert first.labels[0]["value"] == names[at]
+        seen.add((direction, anchor))
+    # 3 neighbouring pairs x 2 directions: the pick reaches them all over 40 dive ids.
+    assert len(seen) == 6
+
+
+def test_no_before_after_row_without_a_usable_pair(tmp_path: Path) -> None:
+    ann, videos = tmp_path / "Annotations", tmp_path / "frames"
+    one_step = clip([36, 36, 36], 10)[1]
+    # Forward, 2.5 Twists, 2.5 Soms.Pike, 2.5 Twists, Entry: the twists are ambiguous, and no two
+    # once-only steps are neighbours.
+    repeated = clip([1, 33, 15, 33, 36], 10)[1]
+    dump(ann / "FineDiving_fine-grained_annotation.pkl", {("20", 0): one_step, ("21", 0): repeated})
+    dump(ann / "Sub_action_Types_Table.pkl", TABLE)
+    dump(ann / "train_split.pkl", [("20", 0), ("21", 0)])
+    frames(videos, "20", 0, [10, 11, 12])
+    frames(videos, "21", 0, [10, 11, 12, 13, 14])
+    items = list(finediving.read(SourceSpec(ann, videos, split="train")))
+    # Not a rejection either: both dives are rows, there was just no question to make.
+    assert [(i.id, i.task) for i in items] == [("20_0", "finediving"), ("21_0", "finediving")]
+
+
+def test_templated_false_gives_only_dive_rows(dataset: SourceSpec) -> None:
+    with_order = [i for i in finediving.read(dataset) if isinstance(i, Candidate)]
+    plain = list(finediving.read(dataset, templated=False))
+    assert {i.task for i in plain if isinstance(i, Candidate)} == {"finediving"}
+    assert [i for i in with_order if i.task == "finediving"] == [
+        i for i in plain if isinstance(i, Candidate)
+    ]
+    assert [i for i in plain if isinstance(i, Rejected)] == [
+        i for i in finediving.read(dataset) if isinstance(i, Rejected)
+    ]
+
+
+# ------------------------------------------------------------------ descriptions, vocabulary
+
+
+def test_descriptions_cover_every_task(dataset: SourceSpec) -> None:
+    tasks = {i.task for i in finediving.read(dataset) if isinstance(i, Candidate)}
+    assert tasks == {"finediving", "finediving_order"}
+    assert tasks <= set(finediving.DESCRIPTIONS)
+    assert all(d.strip() for d in finediving.DESCRIPTIONS.values())
+
+
+def test_vocabulary_from_the_table(dataset: SourceSpec, tmp_path: Path) -> None:
+    # The table's names in id order, without Background (never a step).
+    names = ["Forward", "Back", "Reverse", "Inward", "2.5 Soms.Pike", "3.5 Soms.Tuck",
+             "2.5 Twists", "Entry"]  # fmt: skip
+    expected = {
+        "finediving": {"sub-action sequence": names},
+        "finediving_order": {"sub-action": names},
+    }
+    assert finediving.vocabulary(dataset) == expected
+    # A record file named directly: the table is looked for next to it.
+    direct = SourceSpec(
+        dataset.annotations / "FineDiving_fine-grained_annotation.pkl", dataset.videos
+    )
+    assert finediving.vocabulary(direct) == expected
+    # Every label value of a read is in it.
+    for item in finediving.read(dataset):
+        if isinstance(item, Candidate):
+            for label in item.labels:
+                if label["type"] in ("category", "sequence"):
+                    vocab = expected[item.task][label["name"]]
+                    values = [label["value"]] if label["type"] == "category" else label["value"]
+                    assert set(values) <= set(vocab)
+    # No table, or no annotations at all: nothing declared, and no error.
+    (dataset.annotations / "Sub_action_Types_Table.pkl").unlink()
+    assert finediving.vocabulary(dataset) == {}
+    assert finediving.vocabulary(SourceSpec(tmp_path / "absent", tmp_path)) == {}
+
+
 def test_official_layout_aqa_without_coarse(tmp_path: Path) -> None:
     """All pickles in one folder, aqa records only: the clip starts at its folder's first frame."""
     ann, videos = tmp_path / "Annotations", tmp_path / "frames"
@@ -247,7 +368,7 @@ def test_official_layout_aqa_without_coarse(tmp_path: Path) -> None:
     assert rows["('10', 0)"].segment == (0.0, 0.25)
     # a record file named directly works too
     direct = SourceSpec(ann / "fine-grained_annotation_aqa.pkl", videos, split="train")
-    assert [i.id for i in finediving.read(direct)] == ["01_7"]
+    assert [i.id for i in finediving.read(direct, templated=False)] == ["01_7"]
 
 
 def test_malformed_keys_and_records_are_rejected(tmp_path: Path) -> None:

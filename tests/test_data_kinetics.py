@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from videostar.data import kinetics
+from videostar.data import jsonstream, kinetics
 from videostar.data.kinetics import classes, clip_name, parse_clip_name, read
 from videostar.data.source import AnnotationError, Candidate, Rejected, SourceSpec
 
@@ -309,3 +309,93 @@ def test_classes_from_annotations_and_label_map(deepmind, tmp_path):
     assert items["train.csv:4"].reason == (
         'label "massaging person\'s head" is not in the class list'
     )
+
+
+# ------------------------------------------------------------------------------ streamed JSON
+
+
+def json_entry(start: float = 0.0) -> dict:
+    return {
+        "annotations": {"label": "abseiling", "segment": [start, start + 10.0]},
+        "subset": "train",
+    }
+
+
+def ids(n: int) -> list[str]:
+    return [f"Id{k:09d}" for k in range(n)]
+
+
+def test_json_is_streamed_not_loaded(tmp_path, monkeypatch):
+    data = {i: json_entry() for i in ids(5000)}
+    ann = write(tmp_path / "train.json", json.dumps(data))
+    touch(tmp_path / "v/abseiling/Id000000000_000000_000010.mp4")
+
+    def no_whole_file(*args, **kwargs):
+        raise AssertionError("the annotation file must be streamed, not loaded whole")
+
+    monkeypatch.setattr(json, "load", no_whole_file)
+    monkeypatch.setattr(json, "loads", no_whole_file)
+    items = list(read(SourceSpec(ann, tmp_path / "v")))
+    assert len(items) == 5000
+    assert isinstance(items[0], Candidate) and items[0].extra["time_start"] == 0
+    assert {i.reason.split(":")[0] for i in items[1:]} == {"missing file"}
+
+
+def test_json_broken_mid_file_keeps_what_came_before(tmp_path):
+    text = json.dumps({i: json_entry() for i in ids(3000)})
+    ann = write(tmp_path / "train.json", text[: len(text) - 40])  # a truncated download
+    (tmp_path / "v").mkdir()
+    items = read(SourceSpec(ann, tmp_path / "v"))
+    first = next(items)  # before the parser has reached the break at the end
+    assert first.source == "train.json:Id000000000"
+    got = [first]
+    with pytest.raises(AnnotationError, match=r"train\.json: JSON breaks off after 2999 entries"):
+        got.extend(items)
+    assert len(got) == 2999
+    # The error places the break in the file.
+    with pytest.raises(AnnotationError, match=rf"at byte {len(text) - 40}\b"):
+        list(read(SourceSpec(ann, tmp_path / "v")))
+
+
+def test_json_numbers_are_int_or_float_never_decimal(tmp_path):
+    path = write(
+        tmp_path / "x.json", '\ufeff{"a": {"annotations": {"segment": [59.0, 69], "x": 1.5}}}'
+    )
+    ((key, value),) = jsonstream.entries(path, "object", "x", "y", fits=lambda v: True)
+    assert key == "a"
+    segment = value["annotations"]["segment"]
+    assert [type(v) for v in segment] == [float, int] and type(value["annotations"]["x"]) is float
+
+
+def test_json_first_entries_decide_the_kind_of_file(tmp_path):
+    # A malformed first entry in a real file is a reject, as before; no record at all is an error.
+    data = {"BadRecord00": {"label": "x"}, "-aB3_xY9zQ0": json_entry(59.0)}
+    ann = write(tmp_path / "train.json", "\ufeff" + json.dumps(data))  # a BOM is fine
+    (tmp_path / "v").mkdir()
+    items = by_source(read(SourceSpec(ann, tmp_path / "v")))
+    assert items["train.json:BadRecord00"].reason.startswith("not a Kinetics record")
+    assert items["train.json:-aB3_xY9zQ0"].reason.startswith("missing file")
+    other = write(
+        tmp_path / "o/train.json", json.dumps({f"k{n}": {"label": "x"} for n in range(150)})
+    )
+    with pytest.raises(AnnotationError, match=r"none of its first 100 entries is a record"):
+        list(read(SourceSpec(other, tmp_path / "v")))
+    for text, found in [("", "an empty file"), ("42", "no JSON list or object")]:
+        bad = write(tmp_path / "b/train.json", text)
+        with pytest.raises(AnnotationError, match=rf"train\.json: not a Kinetics .*found {found}"):
+            list(read(SourceSpec(bad, tmp_path / "v")))
+
+
+# ------------------------------------------------------------------ descriptions, vocabulary
+
+
+def test_descriptions_and_vocabulary(deepmind, tmp_path):
+    ann, videos = deepmind
+    spec = SourceSpec(ann, videos)
+    assert {i.task for i in read(spec) if isinstance(i, Candidate)} <= set(kinetics.DESCRIPTIONS)
+    assert kinetics.DESCRIPTIONS["kinetics"] == "human action recognition"
+    assert kinetics.vocabulary(spec) == {}  # nothing declared: the prepare core collects labels
+    label_map = write(tmp_path / "label_map_k700.txt", "air drumming\nabseiling\n\nwashing feet\n")
+    assert kinetics.vocabulary(SourceSpec(ann, videos, classes=label_map)) == {
+        "kinetics": {"action": ["abseiling", "air drumming", "washing feet"]}
+    }

@@ -295,3 +295,83 @@ def test_fps_table_forms(tmp_path: Path) -> None:
     path.write_bytes(pickle.dumps({"AB12C.mp4": "fast"}))
     with pytest.raises(AnnotationError, match="video_fps"):
         star.read_fps(path)
+
+
+# ------------------------------------------------------------------------------ streamed JSON
+
+
+def many(n: int) -> list[dict]:
+    return [record(f"Interaction_T1_{k}", "AB12C", 0.25, 1.75) for k in range(n)]
+
+
+def test_annotations_are_streamed_not_loaded(data: Path, monkeypatch) -> None:
+    (data / "STAR_train.json").write_text(json.dumps(many(3000)))
+
+    def no_whole_file(*args, **kwargs):
+        raise AssertionError("the annotation file must be streamed, not loaded whole")
+
+    monkeypatch.setattr(json, "load", no_whole_file)
+    monkeypatch.setattr(json, "loads", no_whole_file)  # video_fps is a pickle: not read as JSON
+    cands, rejects = rows(spec(data), templated=False)
+    assert len(cands) == 3000 and not rejects
+    assert cands["Interaction_T1_2999"].source == "STAR_train.json[2999]"
+
+
+def test_file_broken_mid_way_keeps_what_came_before(data: Path) -> None:
+    text = json.dumps(many(500))
+    path = data / "STAR_train.json"
+    path.write_text(text[: len(text) // 2])  # a truncated download
+    items = star.read(spec(data), templated=False)
+    first = next(items)  # before the parser has reached the break
+    assert first.id == "Interaction_T1_0"
+    got = [first]
+    with pytest.raises(
+        AnnotationError, match=r"STAR_train\.json: JSON breaks off after (\d+) entries"
+    ):
+        got.extend(items)
+    assert 0 < len(got) < 500
+    assert [c.id for c in got] == [f"Interaction_T1_{k}" for k in range(len(got))]
+    # Not a list at all, or a list of something else: not a STAR file.
+    path.write_text(json.dumps({"Interaction_T1_1": record("Interaction_T1_1", "AB12C", 0, 1)}))
+    with pytest.raises(AnnotationError, match=r"not a STAR annotation file: found a JSON object"):
+        list(star.read(spec(data)))
+
+
+def test_numbers_stay_float_not_decimal(data: Path) -> None:
+    cands, _ = rows(spec(data))
+    c = cands["Interaction_T1_1"]
+    assert [type(t) for t in c.segment] == [float, float]
+    for suffix in ("rt", "tqa", "b"):
+        value = cands[f"Interaction_T1_1_{suffix}"].labels[0]["value"]
+        assert [type(v) for v in value] == [float] * len(value), suffix
+    # Integer seconds in the file are read as numbers too, and the segment is float seconds.
+    (data / "STAR_val.json").write_text(json.dumps([record("Sequence_T3_7", "CD34E", 0, 1)]))
+    cands, _ = rows(spec(data / "STAR_val.json", split=None), templated=False)
+    assert [type(t) for t in cands["Sequence_T3_7"].segment] == [float, float]
+
+
+# ------------------------------------------------------------------ descriptions, vocabulary
+
+
+def test_descriptions_cover_every_task(data: Path) -> None:
+    tasks = {c.task for c in rows(spec(data))[0].values()}
+    assert tasks == {"star", "star_actions", "star_temporal", "star_object", "star_box"}
+    assert set(star.DESCRIPTIONS) == tasks
+    assert all(d.strip() for d in star.DESCRIPTIONS.values())
+
+
+def test_vocabulary_from_the_class_files(data: Path, tmp_path: Path) -> None:
+    # Object names but the person (never asked, and a rival in every answer mentioning them).
+    expected = {"star_object": {"object": ["closet/cabinet", "clothes", "table"]}}
+    assert star.vocabulary(spec(data)) == expected
+    found = SourceSpec(data, data / "Charades_v1_480", "train")  # class folder found, not given
+    assert star.vocabulary(found) == expected
+    objects = {
+        c.labels[0]["value"] for c in rows(spec(data))[0].values() if c.task == "star_object"
+    }
+    assert objects and objects <= set(expected["star_object"]["object"])
+    # No class files anywhere: nothing declared, and no error.
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    (bare / "STAR_train.json").write_text("[]")
+    assert star.vocabulary(SourceSpec(bare, bare, "train")) == {}

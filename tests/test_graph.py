@@ -152,3 +152,17 @@ def test_unknown_params_key_fails_loudly():
         config.from_dict(
             PrepareConfig, {"manifest": "x", "num_frames": 8, "max_reject_fraktion": 0.1}
         )
+
+
+def test_stages_track_the_data_files_params_name():
+    """The evaluation files and the general data that params name are deps of their stages."""
+    from videostar.cli.codedeps import resolved_stages
+
+    params = config.load_params(REPO / "params.yaml")
+    stages = resolved_stages(REPO)
+    files = {params["evalsets"]["transfer"], params["evalsets"]["retention"]}
+    assert files <= set(stages["evalsets"]["deps"])
+    general = {params["train"]["general_data"], params["train"]["general_videos"]}
+    for name, stage in stages.items():
+        if name == "label_sft" or name.startswith("train@"):
+            assert general <= set(stage["deps"]), name

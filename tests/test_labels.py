@@ -930,3 +930,33 @@ def test_default_model_loads_once_and_only_when_needed(monkeypatch):
     for _ in range(3):
         verifier.verify("A sentence.", [{"type": "sentence", "value": "a sentence"}])
     assert loads == ["all-MiniLM-L6-v2"]
+
+
+def test_verify_rows_lends_each_task_its_vocabulary():
+    """Exclusive mode sees a task's classes from tasks.json when the label carries none; a
+    label's own classes win; rows are matched by position (rows need no id)."""
+    from videostar.labels.rows import verify_rows
+
+    verifier = Verifier(from_dict(VerifyConfig, {"category": {"exclusive": True}}),
+                        embedder=_no_embedder)  # fmt: skip
+    text = "It moves left and then right."
+    rows = [
+        {"task": "direction", "text": text, "labels": [cat("left", name="direction")]},
+        {
+            "task": "direction",
+            "text": text,
+            "labels": [cat("left", name="direction", classes=["left", "up"])],
+        },
+        {"task": "other", "text": text, "labels": [cat("left", name="direction")]},
+        {
+            "task": "direction",
+            "text": text,
+            "labels": [cat("left", name="direction")],
+            "error": "undecodable",
+        },
+    ]
+    vocabularies = {"direction": {"direction": ["left", "right"]}}
+    assert [r["ok"] for r in verify_rows(rows, verifier, vocabularies)] == [
+        False, True, True, False]  # fmt: skip
+    assert [r["ok"] for r in verify_rows(rows, verifier)] == [True, True, True, False]
+    assert "classes" not in rows[0]["labels"][0]  # the caller's rows are not changed

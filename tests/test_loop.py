@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from videostar.core import config
-from videostar.core.records import write_jsonl
+from videostar.core.records import write_json
 from videostar.loop import generation, questions, training_set
 from videostar.prompts import PromptsConfig
 
@@ -95,17 +95,68 @@ def test_general_share_counts():
         training_set.general_count(10, 1.0)
 
 
-def test_general_samples_are_seeded_and_distinct(tmp_path: Path):
-    rows = [{"id": f"c{i}", "video": f"videos/{i}.mp4", "split": "train", "kind": "caption",
-             "prompt": "Describe.", "response": f"clip {i}"} for i in range(20)]  # fmt: skip
-    rows.append({**rows[0], "id": "held-out", "split": "test"})
-    write_jsonl(tmp_path / "examples.jsonl", rows)
-    a = training_set.general_samples(tmp_path, 5, seed=1)
-    assert a == training_set.general_samples(tmp_path, 5, seed=1)
-    assert a != training_set.general_samples(tmp_path, 5, seed=2)
-    assert len({s["id"] for s in a}) == 5 and "general/held-out" not in {s["id"] for s in a}
-    assert all(s["video"] == str(tmp_path / "videos" / Path(s["video"]).name) for s in a)
-    assert len(training_set.general_samples(tmp_path, 99, seed=1)) == 20
+def llava(i, video="videos/c.mp4", question="<video>\nDescribe.", answer="A clip.", **extra):
+    turns = [{"from": "human", "value": question}, {"from": "gpt", "value": answer}]
+    return {"id": f"c{i}", "video": video, "conversations": turns, **extra}
+
+
+def test_general_data_is_read_from_llava_sharegpt_records(tmp_path: Path):
+    records = [
+        llava(0, kind="caption"),
+        llava(1, question="Describe.\n<video>"),  # placeholder after the text
+        llava(2, question="Describe."),  # no placeholder
+        {**llava(3), "conversations": [{"from": "system", "value": "Be brief."},
+                                       *llava(3)["conversations"],
+                                       {"from": "human", "value": "More?"},
+                                       {"from": "gpt", "value": "No."}]},
+        {k: v for k, v in llava(4).items() if k != "id"},  # no id: its place in the file
+    ]  # fmt: skip
+    write_json(tmp_path / "general.json", records)
+    pool, skipped = training_set.read_general(tmp_path / "general.json", tmp_path / "vids")
+    assert skipped == dict.fromkeys(training_set.GENERAL_SKIPS, 0)
+    assert pool[0] == {"id": "general/c0", "video": str(tmp_path / "vids" / "videos" / "c.mp4"),
+                       "question": "Describe.", "text": "A clip.",
+                       "prompt_kind": "general:caption"}  # fmt: skip
+    assert [(s["question"], s["text"]) for s in pool] == [("Describe.", "A clip.")] * 5
+    assert [s["id"] for s in pool] == ["general/c0", "general/c1", "general/c2", "general/c3",
+                                       "general/4"]  # fmt: skip
+    assert {s["prompt_kind"] for s in pool[1:]} == {"general"}
+
+
+def test_unusable_general_records_are_counted_per_reason(tmp_path: Path):
+    records = [
+        llava(0),
+        "not a record",
+        {k: v for k, v in llava(2).items() if k != "video"},
+        llava(3, video=""),
+        llava(4, video="/abs/c.mp4"),
+        llava(5, video="../c.mp4"),
+        llava(6, video="videos/../../c.mp4"),
+        {k: v for k, v in llava(7).items() if k != "conversations"},
+        {**llava(8), "conversations": [{"from": "gpt", "value": "A clip."}]},
+        {**llava(9), "conversations": [{"from": "human", "value": "<video>\nDescribe."}] * 2},
+        llava(10, question="<video>\n"),  # nothing asked
+        llava(11, answer=""),
+    ]
+    write_json(tmp_path / "general.json", records)
+    pool, skipped = training_set.read_general(tmp_path / "general.json", tmp_path)
+    assert [s["id"] for s in pool] == ["general/c0"]
+    assert skipped == {"not_a_record": 1, "no_video": 2, "video_outside_folder": 3,
+                       "no_question_answer": 5}  # fmt: skip
+    write_json(tmp_path / "general.json", {"id": "c0"})
+    with pytest.raises(config.ConfigError, match="JSON list"):
+        training_set.read_general(tmp_path / "general.json", tmp_path)
+
+
+def test_general_samples_are_seeded_and_distinct():
+    pool = [{"id": f"general/c{i}", "question": "Describe.", "text": f"clip {i}"}
+            for i in range(20)]  # fmt: skip
+    a = training_set.general_samples(pool, 5, seed=1)
+    assert a == training_set.general_samples(pool, 5, seed=1)
+    assert a != training_set.general_samples(pool, 5, seed=2)
+    assert len({s["id"] for s in a}) == 5 and a == sorted(a, key=pool.index)  # in pool order
+    assert training_set.general_samples(pool, 99, seed=1) == pool
+    assert training_set.general_samples(pool, 0, seed=1) == []
 
 
 def test_llava_record_uses_the_bare_question():
@@ -159,14 +210,31 @@ def test_llm_question_pools_use_the_paper_prompt(tmp_path):
         llm=questions.LLMConfig(name_or_path=str(lm_dir), max_new_tokens=8, samples_per_task=2),
     )
     template = PromptsConfig().question_generation
-    pools, log = questions.llm_pools(rows, cfg, template)
+    tasks = {"direction": {"description": "motion direction recognition"}}
+    pools, log = questions.llm_pools(rows, cfg, template, tasks)
     assert set(pools) == {"direction"}
     assert len(log) == 2
     for entry in log:
         assert entry["prompt"].startswith(
-            "A video is labeled direction: left for the task of direction."
+            "A video is labeled direction: left for the task of motion direction recognition."
         )
         assert isinstance(entry["text"], str)
         assert entry["questions"] == questions.parse_questions(entry["text"])
-    again, _ = questions.llm_pools(rows, cfg, template)
+    again, _ = questions.llm_pools(rows, cfg, template, tasks)
     assert again == pools  # seeded
+
+
+def test_task_description_comes_from_params_then_the_dataset():
+    """The prompt's {T}: questions.descriptions, else the adapter's (tasks.json), else the key;
+    rows with their own question are never sent to the LLM."""
+    rows = [manifest_row(0, "a.mp4", task="air_drumming"), manifest_row(1, "b.mp4", task="k"),
+            {**manifest_row(2, "c.mp4", task="star"), "question": "What did the person hold?"}]  # fmt: skip
+    template = PromptsConfig().question_generation
+    cfg = questions.QuestionsConfig(descriptions={"k": "human action recognition"})
+    tasks = {"k": {"description": "ignored: params win"}, "air_drumming": {}}
+    prompts = {
+        task: prompt for task, _, prompt in questions.llm_requests(rows, cfg, template, tasks)
+    }
+    assert set(prompts) == {"air_drumming", "k"}
+    assert "for the task of human action recognition." in prompts["k"]
+    assert "for the task of air drumming." in prompts["air_drumming"]

@@ -67,10 +67,9 @@ def ran_stages(output: str) -> set[str]:
     return set(re.findall(r"Running stage '([^']+)'", output))
 
 
-@pytest.fixture(scope="module")
-def clone(tmp_path_factory):
-    """A git repo holding the working tree's files (tracked and untracked-but-not-ignored)."""
-    dest = tmp_path_factory.mktemp("clone") / "repo"
+def make_clone(dest: Path, params: dict) -> dict:
+    """A git repo at DEST holding the working tree's files (tracked and untracked-but-not-ignored),
+    with PARAMS merged into conf/config.yaml and params.yaml composed; returns the environment."""
     files = (
         subprocess.run(
             ["git", "ls-files", "-co", "--exclude-standard", "-z"],
@@ -91,19 +90,29 @@ def clone(tmp_path_factory):
     env.update({"DVC_NO_ANALYTICS": "1", "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t",
                 "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"})  # fmt: skip
     conf = dest / "conf" / "config.yaml"
-    conf.write_text(yaml.safe_dump(merge(yaml.safe_load(conf.read_text()), SMALL), sort_keys=False))
-    run(
-        [
-            sys.executable,
-            "-c",
-            "from videostar.cli.compose import compose_params; compose_params()",
-        ],
-        dest,
-        env,
+    conf.write_text(
+        yaml.safe_dump(merge(yaml.safe_load(conf.read_text()), params), sort_keys=False)
     )
+    compose(dest, env)
     run(["git", "init", "-q", "-b", "main"], dest, env)
     run(["git", "add", "-A"], dest, env)
     run(["git", "commit", "-qm", "small world"], dest, env)
+    return env
+
+
+def compose(repo: Path, env: dict, *overrides: str) -> None:
+    """`videostar params OVERRIDES...` in REPO, from its own conf/."""
+    code = (
+        "import sys; from videostar.cli.compose import compose_params; "
+        "compose_params('.', sys.argv[1:])"
+    )
+    run([sys.executable, "-c", code, *overrides], repo, env)
+
+
+@pytest.fixture(scope="module")
+def clone(tmp_path_factory):
+    dest = tmp_path_factory.mktemp("clone") / "repo"
+    env = make_clone(dest, SMALL)
     first = run(["dvc", "repro"], dest, env)
     return dest, env, first
 

@@ -167,3 +167,35 @@ def test_prepare_stage_writes_metrics_then_fails(dataset, tmp_path):
     )
     assert proc.returncode != 0 and "TooManyRejects" in proc.stderr
     assert read_json(tmp_path / "m.json")["rejected"] == 8
+
+
+def test_vocabularies_are_stored_once_per_task(tmp_path, monkeypatch):
+    """tasks.json holds each category/sequence label's classes (declared on rows, and seen); the
+    rows no longer carry them."""
+    monkeypatch.chdir(tmp_path)
+    root = tmp_path / "ds"
+    clips.write_video(root / "a.mp4", gradient_clip(), fps=8)
+    clips.write_video(root / "b.mp4", gradient_clip(), fps=8)
+    classes = ["left", "right", "up"]
+    rows = [
+        {**manifest_row(0, "a.mp4"), "labels": [
+            {"name": "direction", "type": "category", "value": "left", "classes": classes}]},
+        {**manifest_row(1, "b.mp4", split="test"), "labels": [
+            {"name": "direction", "type": "category", "value": "down"}]},
+        {"id": "r0", "video": "a.mp4", "split": "train", "task": "route", "labels": [
+            {"name": "route", "type": "sequence", "value": ["up", "left"]},
+            {"name": "blinks", "type": "number", "value": 2}]},
+    ]  # fmt: skip
+    write_jsonl(root / "manifest.jsonl", rows)
+    run_manifest(root, tmp_path / "out")
+    accepted = read_jsonl(tmp_path / "out/manifest.jsonl")
+    assert len(accepted) == 3
+    assert not any("classes" in label for r in accepted for label in r["labels"])
+    tasks = read_json(tmp_path / "out/tasks.json")
+    assert tasks == {
+        "direction": {"description": "direction",
+                      "classes": {"direction": ["down", "left", "right", "up"]},
+                      "rows": {"test": 1, "train": 1}},
+        "route": {"description": "route", "classes": {"route": ["left", "up"]},
+                  "rows": {"train": 1}},
+    }  # fmt: skip

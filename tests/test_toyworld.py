@@ -8,9 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
-from videostar.core.records import check_manifest_row
+from stages import corpus as corpus_stage
+from videostar.core.records import check_manifest_row, read_json, read_jsonl
 from videostar.labels import Verifier
+from videostar.loop import training_set
 from videostar.prompts import PromptsConfig
 from videostar.toyworld.world import (
     CAPTION_PROMPTS,
@@ -296,6 +299,61 @@ def test_generate_corpus_is_deterministic_and_shaped(tmp_path: Path) -> None:
     assert {row["kind"] for row in rows_a} == {"caption", "hint", "span_hint", "sentence_hint"}
     assert [row["id"] for row in rows_a] == sorted(row["id"] for row in rows_a)
     assert_no_target_questions(rows_a)
+
+
+def run_corpus_stage(root: Path, monkeypatch: pytest.MonkeyPatch) -> list[dict]:
+    """stages.corpus in ``root`` with a small world; returns examples.jsonl's rows."""
+    params = {"corpus": {"seed": 1, "clips": 12, "test_clips": 3},
+              "world": {"seed": 3, "train_per_task": 3, "test_per_task": 2}, "prompts": {}}  # fmt: skip
+    (root / "params.yaml").write_text(yaml.safe_dump(params))
+    monkeypatch.chdir(root)
+    monkeypatch.setattr("sys.argv", ["corpus", "--out", "data/corpus"])
+    corpus_stage.main()
+    return read_jsonl(root / "data/corpus/examples.jsonl")
+
+
+def test_corpus_stage_writes_the_general_data_in_the_llava_format(tmp_path, monkeypatch) -> None:
+    """general.json is the training split as LLaVA/ShareGPT records, and the reader of
+    `train.general_data` turns it into exactly the samples the corpus gave before."""
+    rows = run_corpus_stage(tmp_path, monkeypatch)
+    corpus = Path("data/corpus")
+    records = read_json(corpus / "general.json")
+    train = [r for r in rows if r["split"] == "train"]
+    assert [r["id"] for r in records] == [r["id"] for r in train]
+    assert records[0]["conversations"] == [
+        {"from": "human", "value": f"<video>\n{train[0]['prompt']}"},
+        {"from": "gpt", "value": train[0]["response"]},
+    ]
+    pool, skipped = training_set.read_general(corpus / "general.json", corpus)
+    assert not any(skipped.values())
+    assert pool == [  # how the general samples were built from examples.jsonl before
+        {"id": f"general/{r['id']}", "video": str(corpus / r["video"]), "question": r["prompt"],
+         "text": r["response"], "prompt_kind": f"general:{r['kind']}"}
+        for r in train
+    ]  # fmt: skip
+    assert all((corpus / r["video"]).is_file() for r in records)
+
+
+def test_corpus_stage_writes_the_retention_questions(tmp_path, monkeypatch) -> None:
+    """retention.jsonl: the first caption of every held-out clip, in the question schema,
+    videos relative to its folder (as the evalsets stage derived it from the corpus before)."""
+    rows = run_corpus_stage(tmp_path, monkeypatch)
+    retention = read_jsonl("data/corpus/retention.jsonl")
+    first_captions = {}
+    for r in rows:
+        if r["split"] == "test" and r["kind"] == "caption":
+            first_captions.setdefault(r["video"], r)
+    assert len(retention) == CORPUS.test_clips == len(first_captions)
+    for question, caption_row in zip(retention, first_captions.values(), strict=True):
+        assert question == {
+            "id": caption_row["id"], "video_id": Path(caption_row["video"]).stem,
+            "video": caption_row["video"], "split": "test", "task": "caption",
+            "set": "retention", "question": caption_row["prompt"], "labels": caption_row["labels"],
+        }  # fmt: skip
+        assert (Path("data/corpus") / question["video"]).is_file()
+    unlabeled = {**first_captions[retention[0]["video"]], "labels": []}
+    with pytest.raises(ValueError, match="needs labels"):
+        corpus_stage.retention_questions([unlabeled])
 
 
 def test_corpus_examples_restate_the_hint() -> None:

@@ -1,17 +1,18 @@
 """The ``videostar`` console script.
 
-    videostar verify IN.jsonl OUT.jsonl [--params params.yaml]
+    videostar verify IN.jsonl OUT.jsonl [--params params.yaml] [--tasks data/prepared/tasks.json]
     videostar prepare --format {manifest,kinetics,finediving,star} --annotations PATH --videos DIR \
-        --out DIR [--split NAME] [--classes PATH] [--max-reject-fraction F] [--num-frames N]
+        --out DIR [--split NAME ...] [--classes PATH] [--max-reject-fraction F] [--num-frames N]
     videostar params [OVERRIDE ...]     # compose conf/config.yaml into params.yaml (for dvc repro)
     videostar seeds [--seeds 0 1 2]     # the pipeline per seed as DVC experiments; mean ± std
     videostar readme                    # copy metrics/report.md, seeds.md, lora.md into README
     videostar deps                      # check dvc.yaml's code deps against the stages' imports
 
 ``verify`` reads one sample per line, ``{"labels": [{"type", "value", "name"?}, ...], "text": str,
-"duration"?: seconds, "frame_size"?: [width, height]}``, and writes each line back, in order, with
+"duration"?: seconds, "frame_size"?: [width, height], "task"?}``, and writes each line back, in order, with
 ``"ok"`` (all labels pass) and ``"verdicts"`` added. Thresholds come from the ``verify`` section of
-``--params`` (or of ./params.yaml when it has one), else the defaults of videostar.labels.VerifyConfig.
+``--params`` (or of ./params.yaml when it has one), else the defaults of videostar.labels.VerifyConfig;
+class vocabularies for the exclusive modes, per ``task``, from ``--tasks`` (a prepared tasks.json).
 Malformed lines are reported on stderr as ``IN.jsonl:LINE: reason`` and skipped; the exit code is 1
 when any line was skipped, 2 when the run could not start, else 0.
 """
@@ -19,6 +20,7 @@ when any line was skipped, 2 when the run could not start, else 0.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 from collections.abc import Iterator
@@ -26,9 +28,10 @@ from pathlib import Path
 from typing import Any
 
 from videostar.core.config import ConfigError, from_dict, load_params
-from videostar.core.records import write_jsonl
+from videostar.core.records import read_json, write_jsonl
 from videostar.data.prepare import FORMATS
-from videostar.labels import Verifier, VerifyConfig, passed, validate_label
+from videostar.labels import Verifier, VerifyConfig, validate_label
+from videostar.labels.rows import Vocabularies, read_vocabularies, verify_rows
 
 # Sentence embeddings are batched over this many lines: big enough to keep the encoder busy,
 # small enough that memory does not grow with the file.
@@ -107,23 +110,11 @@ def _read_samples(path: str, errors: list[str]) -> Iterator[dict[str, Any]]:
             yield row
 
 
-def _verified(rows: Iterator[dict[str, Any]], verifier: Verifier) -> Iterator[dict[str, Any]]:
-    chunk: list[dict[str, Any]] = []
-    for row in rows:
-        chunk.append(row)
-        if len(chunk) == CHUNK_LINES:
-            yield from _verify_chunk(chunk, verifier)
-            chunk = []
-    yield from _verify_chunk(chunk, verifier)
-
-
-def _verify_chunk(chunk: list[dict[str, Any]], verifier: Verifier) -> list[dict[str, Any]]:
-    items = [(r["text"], r["labels"], r.get("duration"), r.get("frame_size")) for r in chunk]
-    results = verifier.verify_many(items)
-    return [
-        {**row, "ok": passed(verdicts), "verdicts": [v.to_dict() for v in verdicts]}
-        for row, verdicts in zip(chunk, results, strict=True)
-    ]
+def _verified(
+    rows: Iterator[dict[str, Any]], verifier: Verifier, vocabularies: Vocabularies
+) -> Iterator[dict[str, Any]]:
+    while chunk := list(itertools.islice(rows, CHUNK_LINES)):
+        yield from verify_rows(chunk, verifier, vocabularies)
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
@@ -135,9 +126,14 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if not Path(args.input).is_file():
         print(f"videostar verify: no such file: {args.input}", file=sys.stderr)
         return 2
+    try:
+        vocabularies = read_vocabularies(read_json(args.tasks)) if args.tasks else {}
+    except (OSError, ValueError) as e:
+        print(f"videostar verify: bad --tasks file: {e}", file=sys.stderr)
+        return 2
     errors: list[str] = []
-    verifier = Verifier(config)
-    count = write_jsonl(args.output, _verified(_read_samples(args.input, errors), verifier))
+    rows = _read_samples(args.input, errors)
+    count = write_jsonl(args.output, _verified(rows, Verifier(config), vocabularies))
     ok = "" if not errors else f", skipped {len(errors)} malformed line(s)"
     print(f"videostar verify: wrote {count} line(s) to {args.output}{ok}", file=sys.stderr)
     return 1 if errors else 0
@@ -155,15 +151,17 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     spec = SourceSpec(
         annotations=Path(args.annotations),
         videos=Path(args.videos),
-        split=args.split,
+        split=args.split[0] if args.split else None,
         classes=Path(args.classes) if args.classes else None,
     )
     try:
-        stats = prepare_dataset(args.format, spec, Path(args.out), args.num_frames, args.workers)
+        stats = prepare_dataset(
+            args.format, spec, Path(args.out), args.num_frames, args.workers, splits=args.split
+        )
         print(json.dumps(stats, indent=2))
         print(
             f"videostar prepare: {stats['accepted']} accepted, {stats['rejected']} rejected "
-            f"-> {args.out}/manifest.jsonl, {args.out}/rejects.jsonl",
+            f"-> {args.out}/manifest.jsonl, rejects.jsonl, tasks.json",
             file=sys.stderr,
         )
         check_reject_fraction(stats, args.max_reject_fraction, Path(args.out) / "rejects.jsonl")
@@ -227,6 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("input", help="JSONL: one {labels, text, duration?, frame_size?} per line")
     verify.add_argument("output", help="JSONL: the input lines plus ok and verdicts")
     verify.add_argument("--params", help="params file whose 'verify' section sets the thresholds")
+    verify.add_argument("--tasks", help="a prepared tasks.json: class vocabularies per task")
     verify.set_defaults(func=cmd_verify)
     prepare = commands.add_parser(
         "prepare", help="read a labeled dataset into the project's manifest, with rejects"
@@ -234,8 +233,14 @@ def build_parser() -> argparse.ArgumentParser:
     prepare.add_argument("--format", required=True, choices=FORMATS)
     prepare.add_argument("--annotations", required=True, help="annotation file or folder")
     prepare.add_argument("--videos", required=True, help="the folder video paths are relative to")
-    prepare.add_argument("--out", required=True, help="writes manifest.jsonl and rejects.jsonl")
-    prepare.add_argument("--split", help="the source split to read, as the dataset spells it")
+    prepare.add_argument(
+        "--out", required=True, help="writes manifest.jsonl, rejects.jsonl and tasks.json"
+    )
+    prepare.add_argument(
+        "--split",
+        action="append",
+        help="a source split to read, as the dataset spells it (repeat for several; default: all)",
+    )
     prepare.add_argument("--classes", help="class-list file or folder (formats that take one)")
     prepare.add_argument("--max-reject-fraction", type=float, default=0.05)
     prepare.add_argument("--num-frames", type=int, default=8, help="frames a video must decode")

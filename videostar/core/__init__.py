@@ -1,1 +1,2 @@
-"""core"""
+"""What every room shares: typed params (``config``), the record shape and deterministic JSONL I/O
+(``records``), and the one seed derivation (``seeding``)."""

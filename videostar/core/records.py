@@ -20,7 +20,7 @@ import math
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 SPLITS = ("train", "test")
@@ -86,13 +86,14 @@ def read_json(path: str | Path) -> Any:
         return json.load(f)
 
 
-def resolve_inside(root: str | Path, relative: str) -> Path:
-    """Resolve an annotation path under ``root``; refuse anything that escapes it."""
-    root_resolved = Path(root).resolve()
-    candidate = (root_resolved / relative).resolve()
-    if not candidate.is_relative_to(root_resolved):
+def inside(root: str | Path, relative: str) -> Path:
+    """``root / relative`` for a path from an annotation that stays inside ``root`` lexically:
+    absolute paths and ``..`` are refused, while symlinks inside ``root`` are followed later (DVC's
+    symlink cache and dataset farms use them)."""
+    path = PurePosixPath(relative.replace("\\", "/"))
+    if path.is_absolute() or ".." in path.parts or not path.parts:
         raise RecordError(f"path {relative!r} escapes the dataset root {str(root)!r}")
-    return candidate
+    return Path(root) / path
 
 
 def check_manifest_row(row: dict[str, Any]) -> None:

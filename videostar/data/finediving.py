@@ -7,6 +7,8 @@
     spec = SourceSpec(Path("FineDiving/Annotations"), Path("FINADiving_MTL_256s"), split="train")
     for item in finediving.read(spec):  # Candidate or Rejected, lazily
         ...
+    finediving.read(spec, templated=False)  # only the dive rows, no before/after questions
+    finediving.vocabulary(spec)  # {task: {label name: the table's sub-action names}}, or {}
 
 The layout is the one in ../shared/datasets.md §2. ``spec.annotations`` is the folder of the
 pickles (or one of them); each file is looked for there, in its ``Annotations/`` and
@@ -30,11 +32,26 @@ Labels (the paper's FineDiving label types, and what Video-STaR's own conversion
 ``frames_labels``; the reference code sorted them by id). The steps with their spans as fractions
 of the clip are kept in ``extra["steps"]`` for templated questions (before/after); with
 ``step_spans=True`` they are also labels (temporal_range), which every answer would then have to
-state, since a sample passes only when all its labels pass.
+state, since a sample passes only when all its labels pass. The dive row has no question: it
+comes later from the task's question pool.
+
+With ``templated`` (the default), each accepted dive also gives the paper's before/after question
+as a row of its own (task ``finediving_order``, id ``<dive id>_after`` or ``<dive id>_before``,
+same video, segment, fps and split as the dive): "What does the diver do right after the
+{step}?" or "... right before the {step}?", with one ``category`` label ``sub-action``: the next
+or previous step. Only steps whose name occurs once in the dive can be asked about or be the
+answer, so "the {step}" names one step; the direction and the step are picked per dive id with
+``videostar.core.seeding.pick`` (fixed seed, so prepare is reproducible). A dive without two such
+steps next to each other (e.g. one step) has no such question; nothing is rejected, since no
+record is lost.
+
+``DESCRIPTIONS`` says what each task asks, for the question-generation prompt;
+``vocabulary(spec)`` gives the sub-action names the table declares.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from collections.abc import Iterator
@@ -44,10 +61,19 @@ from typing import Any
 
 import numpy as np
 
+from videostar.core import seeding
 from videostar.data import safepickle
 from videostar.data.source import SPLITS, AnnotationError, Candidate, Rejected, SourceSpec
 
 TASK = "finediving"
+ORDER_TASK = "finediving_order"
+# Task -> what it asks, for the question-generation prompt ("... for the task of {T}").
+DESCRIPTIONS = {
+    TASK: "diving action quality assessment (final score, difficulty and sub-action sequence)",
+    ORDER_TASK: "ordering the sub-actions of a dive",
+}
+# Root seed of the before/after pick: fixed, not a param, so a dive's question never changes.
+ORDER_SEED = 0
 # No source states FineDiving's frame rate; 12 fps is what Video-STaR assumed when it turned the
 # frame folders into mp4s (datasets.md §2.7, §2.9). Temporal labels are fractions, so it only sets
 # the seconds of a segment and of a clip's duration.
@@ -69,9 +95,12 @@ class _Bad(Exception):
     """One record cannot become a row; the message is its reject reason."""
 
 
-def read(spec: SourceSpec, step_spans: bool = False) -> Iterator[Candidate | Rejected]:
+def read(
+    spec: SourceSpec, step_spans: bool = False, templated: bool = True
+) -> Iterator[Candidate | Rejected]:
     """Yield a Candidate or a Rejected for every clip of the asked split (all clips when
-    ``spec.split`` is None), then a Rejected for each split entry the annotations lack.
+    ``spec.split`` is None), each accepted dive followed by its before/after question row when
+    ``templated`` and it has one, then a Rejected for each split entry the annotations lack.
 
     Raises AnnotationError when a needed file is missing or unreadable, or the split is unknown.
     """
@@ -115,12 +144,48 @@ def read(spec: SourceSpec, step_spans: bool = False) -> Iterator[Candidate | Rej
         if wanted is not None and split != wanted:
             continue
         try:
-            yield _candidate(key, split, value, coarse.get(key), table, spec.videos, step_spans)
+            dive = _candidate(key, split, value, coarse.get(key), table, spec.videos, step_spans)
         except _Bad as e:
             yield Rejected(repr(key), str(e), video=f"{key[0]}/{key[1]}")
+            continue
+        yield dive
+        if templated and (question := order_question(dive)) is not None:
+            yield question
     for key, splits in membership.items():
         if key not in seen and (wanted is None or wanted in splits):
             yield Rejected(repr(key), f"listed in a split file but absent from {records_path.name}")
+
+
+def vocabulary(spec: SourceSpec) -> dict[str, dict[str, list[str]]]:
+    """Task -> label name -> the sub-action names of ``Sub_action_Types_Table.pkl`` (in id order,
+    without ``Background``, which is never a step), or {} without the table. Reads only the table."""
+    folder = spec.annotations if spec.annotations.is_dir() else spec.annotations.parent
+    names = list(dict.fromkeys(n for n in _table(folder).values() if n != BACKGROUND))
+    if not names:
+        return {}
+    return {TASK: {"sub-action sequence": names}, ORDER_TASK: {"sub-action": names}}
+
+
+def order_question(dive: Candidate) -> Candidate | None:
+    """The dive's before/after question row (see the module doc), or None when the dive has no
+    two neighbouring steps whose names occur once."""
+    names = [step["name"] for step in dive.extra["steps"]]
+    once = {name for name in names if names.count(name) == 1}
+    options = []
+    for first, then in pairwise(names):
+        if first in once and then in once:
+            options += [("after", first, then), ("before", then, first)]
+    if not options:
+        return None
+    direction, anchor, answer = options[seeding.pick(len(options), ORDER_SEED, ORDER_TASK, dive.id)]
+    return dataclasses.replace(
+        dive,
+        id=f"{dive.id}_{direction}",
+        task=ORDER_TASK,
+        question=f"What does the diver do right {direction} the {anchor}?",
+        labels=[{"name": "sub-action", "type": "category", "value": answer}],
+        extra={"dive": dive.id},
+    )
 
 
 # ------------------------------------------------------------------------------------- files

@@ -6,22 +6,23 @@ headers ``label,youtube_id,time_start,time_end,split[,is_cc]`` with or without q
 label absent in test files, and clips ``{youtube_id}_{start:06d}_{end:06d}.<ext>`` anywhere below
 the video folder (per-label folders under any renaming, or flat).
 
-    from videostar.data.kinetics import classes, read
+    from videostar.data.kinetics import classes, read, vocabulary
     from videostar.data.source import SourceSpec
 
     spec = SourceSpec(annotations=Path("k700-2020/annotations"), videos=Path("k700-2020"), split="val")
     for item in read(spec):      # lazily, one Candidate or Rejected per annotation record
         ...
-    vocabulary = classes(spec)   # sorted class names (from spec.classes, else the annotations)
+    names = classes(spec)        # sorted class names (from spec.classes, else the annotations)
+    vocabulary(spec)             # {"kinetics": {"action": names}} from spec.classes only, else {}
 
 The label always comes from the annotation file, never from the folder a clip lies in. Rows
-without a label (test files) are rejected: a manifest row needs labels to be verified.
+without a label (test files) are rejected: a manifest row needs labels to be verified. JSON
+files are streamed (``videostar.data.jsonstream``), one record at a time.
 """
 
 from __future__ import annotations
 
 import csv
-import json
 import os
 import re
 from collections.abc import Iterator
@@ -29,9 +30,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from videostar.data import jsonstream
 from videostar.data.source import SPLITS, AnnotationError, Candidate, Rejected, SourceSpec
 
 TASK = "kinetics"
+# Task -> what it asks, for the question-generation prompt ("... for the task of {T}").
+DESCRIPTIONS = {TASK: "human action recognition"}
 VIDEO_EXTENSIONS = frozenset(
     {".mp4", ".mkv", ".webm", ".avi", ".mov", ".m4v", ".flv", ".mpg", ".mpeg", ".ogv", ".3gp"}
 )
@@ -63,11 +67,11 @@ def read(spec: SourceSpec) -> Iterator[Candidate | Rejected]:
     for path in files:
         if path.suffix.lower() == ".csv":
             _csv_header(path)
-    vocabulary = _vocabulary(spec.classes) if spec.classes is not None else None
+    label_map = _vocabulary(spec.classes) if spec.classes is not None else None
     videos = _VideoIndex(spec.videos)
     seen: set[str] = set()
     for item in _records(files, spec.split):
-        yield item if isinstance(item, Rejected) else _candidate(item, videos, seen, vocabulary)
+        yield item if isinstance(item, Rejected) else _candidate(item, videos, seen, label_map)
 
 
 def classes(spec: SourceSpec) -> list[str]:
@@ -77,6 +81,13 @@ def classes(spec: SourceSpec) -> list[str]:
         return sorted(set(_vocabulary(spec.classes).values()))
     records = _records(_annotation_files(spec), spec.split)
     return sorted({r.label for r in records if isinstance(r, _Record) and r.label})
+
+
+def vocabulary(spec: SourceSpec) -> dict[str, dict[str, list[str]]]:
+    """Task -> label name -> the classes the dataset declares: the label map ``spec.classes``
+    when given, else {} (no pass over the annotations here: the prepare core collects the labels
+    it sees itself). A label map that is named but unreadable raises, as ``read`` would."""
+    return {TASK: {"action": classes(spec)}} if spec.classes is not None else {}
 
 
 # ------------------------------------------------------------------------------ annotation files
@@ -201,17 +212,12 @@ def _is_json_record(value: Any) -> bool:
 
 
 def _json_records(path: Path, split: str | None) -> Iterator[_Record | Rejected]:
-    # JSON cannot be streamed with the standard library: one file is parsed at a time.
-    try:
-        with path.open(encoding="utf-8-sig") as f:
-            data = json.load(f)
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise AnnotationError(
-            f"{path}: not a Kinetics annotation JSON ({e}); expected {JSON_RECORD}"
-        ) from e
-    if not isinstance(data, dict) or (data and not any(map(_is_json_record, data.values()))):
-        raise AnnotationError(f"{path}: not a Kinetics annotation JSON; expected {JSON_RECORD}")
-    for key, value in data.items():
+    # Streamed (a DeepMind train.json is hundreds of MB); a break mid-file raises after the
+    # records before it.
+    stream = jsonstream.entries(
+        path, "object", "a Kinetics annotation JSON", JSON_RECORD, fits=_is_json_record
+    )
+    for key, value in stream:
         source = f"{path.name}:{key}"
         if not _is_json_record(value):
             yield Rejected(source, f"not a Kinetics record; expected {JSON_RECORD}")

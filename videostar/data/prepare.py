@@ -9,26 +9,29 @@ the label-type registry, the video path inside the video folder (lexically: ``..
 paths are refused, symlinks inside are followed, as DVC's cache and dataset farms use them), the
 video probed and its sampled frames decoded — in worker processes, a bounded batch at a time, so
 memory does not grow with the number of rows. Writes OUT/manifest.jsonl (accepted rows, in the
-adapter's order, video paths relative to the working directory) and OUT/rejects.jsonl (one row
-per rejected record: its id or source key, video, reason), and returns the counts.
+adapter's order, video paths relative to the working directory), OUT/rejects.jsonl (one row
+per rejected record: its id or source key, video, reason) and OUT/tasks.json (per task: its
+description, class vocabularies and row counts; see ``TaskCatalog``), and returns the counts.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import multiprocessing
 import os
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from tqdm import tqdm
 
-from videostar.core.records import RecordError, check_manifest_row, dumps
+from videostar.core.records import RecordError, check_manifest_row, dumps, inside, write_json
 from videostar.data.source import Candidate, Rejected, SourceSpec
-from videostar.labels import validate_label
+from videostar.labels import REGISTRY, validate_label
 from videostar.video import clips
 
 FORMATS = ("manifest", "kinetics", "finediving", "star")
@@ -39,14 +42,16 @@ BATCH = 256  # candidates per worker round: bounds memory, keeps every worker bu
 class PrepareConfig:
     """format: one of FORMATS; annotations, videos: where the dataset lies (videos: the folder
     every row's video path is relative to; both are the stage's tracked deps); split: the source
-    split to read (null: all); classes: a class-list file or folder, if the format takes one;
+    split to read, or a list of them, as the dataset spells them (null: all the adapter finds;
+    e.g. [train, validate] leaves out Kinetics' unlabeled test file); classes: a class-list file
+    or folder, if the format takes one;
     num_frames: a video must decode this many sampled frames; max_reject_fraction: fail past
     this share of rejects."""
 
     format: str
     annotations: str
     videos: str
-    split: str | None
+    split: str | tuple[str, ...] | None
     classes: str | None
     num_frames: int
     max_reject_fraction: float
@@ -54,14 +59,25 @@ class PrepareConfig:
     def __post_init__(self) -> None:
         if self.format not in FORMATS:
             raise ValueError(f"prepare.format must be one of {FORMATS}, got {self.format!r}")
+        split = self.split
+        if isinstance(split, list | tuple):
+            if not split or not all(isinstance(s, str) for s in split):
+                raise ValueError(f"prepare.split must be a name or a list of names, got {split!r}")
+            object.__setattr__(self, "split", tuple(split))
+        elif not (split is None or isinstance(split, str)):
+            raise ValueError(f"prepare.split must be a name or a list of names, got {split!r}")
 
     def spec(self) -> SourceSpec:
+        """The source; its ``split`` is the first of ``splits()``."""
         return SourceSpec(
             annotations=Path(self.annotations),
             videos=Path(self.videos),
-            split=self.split,
+            split=self.splits()[0],
             classes=Path(self.classes) if self.classes else None,
         )
+
+    def splits(self) -> tuple[str | None, ...]:
+        return (self.split,) if self.split is None or isinstance(self.split, str) else self.split
 
 
 class TooManyRejects(RuntimeError):
@@ -72,23 +88,58 @@ class SplitLeak(RuntimeError):
     """A video is in both the training and the held-out split."""
 
 
-def adapter(name: str) -> Callable[[SourceSpec], Iterator[Candidate | Rejected]]:
+def adapter(name: str) -> ModuleType:
+    """The format's adapter module: ``read(spec)`` yields candidates; optional ``DESCRIPTIONS``
+    (task -> description) and ``vocabulary(spec)`` (task -> label name -> declared classes)."""
     # Imported here, plainly, so the stage's code deps (derived from imports) see every adapter.
     from videostar.data import finediving, kinetics, manifest, star
 
-    readers = {"manifest": manifest.read, "kinetics": kinetics.read,
-               "finediving": finediving.read, "star": star.read}  # fmt: skip
-    if name not in readers:
+    modules = {"manifest": manifest, "kinetics": kinetics, "finediving": finediving, "star": star}
+    if name not in modules:
         raise ValueError(f"unknown format {name!r}; known: {', '.join(FORMATS)}")
-    return readers[name]
+    return modules[name]
 
 
-def inside(root: Path, relative: str) -> Path:
-    """``root / relative`` for a relative path that stays inside ``root`` lexically."""
-    path = PurePosixPath(relative.replace("\\", "/"))
-    if path.is_absolute() or ".." in path.parts or not path.parts:
-        raise RecordError(f"path {relative!r} escapes the dataset root {str(root)!r}")
-    return root / path
+class TaskCatalog:
+    """What is stored once per task rather than on every row (OUT/tasks.json): a description
+    (for the question-generation prompt's ``{T}``), the class vocabulary of every category and
+    sequence label (for the verifier's exclusive modes) and the row counts per split.
+
+    A label's vocabulary is the union of what the dataset declares (a label map, a class table),
+    the ``classes`` carried by rows (removed from them here) and the values seen.
+    """
+
+    def __init__(self, descriptions: dict[str, str], declared: dict[str, dict[str, list[str]]]):
+        self.descriptions = descriptions
+        self.classes: dict[str, dict[str, set[str]]] = {
+            task: {name: set(names) for name, names in labels.items()}
+            for task, labels in declared.items()
+        }
+        self.rows: dict[str, Counter] = {}
+
+    def add(self, row: dict[str, Any]) -> None:
+        """Record the row's task, label values and vocabularies; strip ``classes`` off its labels."""
+        task = row["task"]
+        self.rows.setdefault(task, Counter())[row["split"]] += 1
+        for label in row["labels"]:
+            if not REGISTRY[label["type"]].takes_classes:
+                continue
+            names = self.classes.setdefault(task, {}).setdefault(label["name"], set())
+            names.update(label.pop("classes", None) or [])
+            value = label["value"]
+            names.update([value] if isinstance(value, str) else value)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            task: {
+                "description": self.descriptions.get(task) or task.replace("_", " "),
+                "classes": {
+                    name: sorted(v) for name, v in sorted(self.classes.get(task, {}).items())
+                },
+                "rows": dict(sorted(counts.items())),
+            }
+            for task, counts in sorted(self.rows.items())
+        }
 
 
 def check(candidate: Candidate, root: Path, num_frames: int) -> dict[str, Any]:
@@ -107,7 +158,7 @@ def check(candidate: Candidate, root: Path, num_frames: int) -> dict[str, Any]:
     path = inside(root, candidate.video)
     info = clips.probe(path, fps=candidate.fps)
     segment = clips.clamp_segment(candidate.segment, info)
-    clips.read_frames(path, num_frames, segment=segment, fps=candidate.fps)
+    clips.read_frames(path, num_frames, segment=segment, fps=candidate.fps, info=info)
     row["video"] = os.path.relpath(path, Path.cwd())
     row["duration"] = (
         row.get("duration") or info.duration if segment is None else segment[1] - segment[0]
@@ -173,15 +224,24 @@ def prepare_dataset(
     num_frames: int,
     workers: int | None = None,
     progress: bool = True,
+    splits: Sequence[str | None] | None = None,
 ) -> dict[str, Any]:
-    """Write OUT/manifest.jsonl and OUT/rejects.jsonl; return the counts (see ``summary``)."""
+    """Write OUT/manifest.jsonl, OUT/rejects.jsonl and OUT/tasks.json; return the counts (see
+    ``summary``). ``splits``: read these source splits in turn instead of ``spec.split``."""
     out.mkdir(parents=True, exist_ok=True)
     workers = default_workers() if workers is None else workers
     counts: Counter = Counter()
     seen: set[str] = set()
     video_split: dict[str, str] = {}
     leaks: list[str] = []
-    results = checked(adapter(format)(spec), spec.videos, num_frames, workers)
+    module = adapter(format)
+    catalog = TaskCatalog(
+        getattr(module, "DESCRIPTIONS", {}),
+        module.vocabulary(spec) if hasattr(module, "vocabulary") else {},
+    )
+    sources = [dataclasses.replace(spec, split=s) for s in splits] if splits else [spec]
+    candidates = itertools.chain.from_iterable(module.read(source) for source in sources)
+    results = checked(candidates, spec.videos, num_frames, workers)
     partial = {name: out / f".{name}.partial" for name in ("manifest.jsonl", "rejects.jsonl")}
     with (
         open(partial["manifest.jsonl"], "w", encoding="utf-8") as rows_file,
@@ -201,9 +261,11 @@ def prepare_dataset(
             other = video_split.setdefault(row["video"], row["split"])
             if other != row["split"] and len(leaks) < 5:
                 leaks.append(f"{row['video']} ({other} and {row['split']})")
+            catalog.add(row)
             rows_file.write(dumps(row) + "\n")
             counts["accepted"] += 1
             counts[f"{row['split']}/{row['task']}"] += 1
+    write_json(out / "tasks.json", catalog.to_dict())
     for name, path in partial.items():  # both files appear together, or neither
         os.replace(path, out / name)
     if leaks:

@@ -7,6 +7,7 @@
     for item in star.read(spec):            # Candidate or Rejected, one record at a time
         ...
     star.read(spec, templated=False)        # only the dataset's own questions
+    star.vocabulary(spec)                   # {"star_object": {"object": [...]}} from class files
 
 Format facts are in ``shared/datasets.md`` section 3. Per record:
 
@@ -32,6 +33,10 @@ JSON or "name fps" text lines are read too), else the probed rate. Boxes are pix
 480p Charades frame and become fractions of the probed frame size; a box outside that frame means
 the file is not the one the boxes were drawn on, and the box is not used.
 
+The annotation files are streamed (``videostar.data.jsonstream``), one record at a time; a file
+that breaks off mid-way raises after the records before the break. ``DESCRIPTIONS`` says what
+each task asks, for the question-generation prompt.
+
 The test split has no answers: its QA rows are Rejected ("test split: no answer") since a row
 needs a label to verify, while its derived rows that need no answer (_t, _rt, _st, _b) are kept.
 """
@@ -44,7 +49,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from videostar.data import safepickle
+from videostar.data import jsonstream, safepickle
 from videostar.data.source import SPLITS, AnnotationError, Candidate, Rejected, SourceSpec
 from videostar.video import clips
 
@@ -60,6 +65,17 @@ PERSON = "o000"
 # Action Genome boxes may overhang the frame by a pixel or two; more means another frame size.
 BOX_SLACK_PX = 2.0
 _SPLIT_IN_NAME = re.compile(r"STAR_(train|val|test)\b", re.IGNORECASE)
+# Task -> what it asks, for the question-generation prompt ("... for the task of {T}").
+DESCRIPTIONS = {
+    "star": (
+        "situated reasoning: answering questions about a person's interactions, action "
+        "sequences, predicted and feasible actions in a video clip"
+    ),
+    "star_actions": "recognising the actions a person performs between two times of a video",
+    "star_temporal": "localising in time a person's actions or the situation a question asks about",
+    "star_object": "recognising the object inside a given box of a video frame",
+    "star_box": "localising an object with a bounding box in a video frame",
+}
 
 
 def read(spec: SourceSpec, templated: bool = True) -> Iterator[Candidate | Rejected]:
@@ -69,10 +85,23 @@ def read(spec: SourceSpec, templated: bool = True) -> Iterator[Candidate | Rejec
     fps_table = _read_fps(spec)
     videos = _Videos(spec.videos)
     for path, split in files:
-        for index, record in enumerate(_load(path)):
+        for index, record in _records(path):
             yield from _rows(
                 record, f"{path.name}[{index}]", split, classes, fps_table, videos, templated
             )
+
+
+def vocabulary(spec: SourceSpec) -> dict[str, dict[str, list[str]]]:
+    """Task -> label name -> the classes STAR declares: star_object's ``object`` names from
+    object_classes.txt, {} when the class files are not found. The person is left out: the box
+    question never asks it, and as a rival class it would fail every answer that mentions the
+    person. The other tasks' labels are sentences, time ranges or boxes, which take no classes.
+    Class files that are named but missing or malformed raise, as ``read`` would."""
+    classes = _read_classes(spec, required=False)
+    if classes is None:
+        return {}
+    objects = [name for code, name in classes.items() if code[0] == "o" and code != PERSON]
+    return {"star_object": {"object": list(dict.fromkeys(objects))}}
 
 
 # ------------------------------------------------------------------------------------ files
@@ -101,21 +130,20 @@ def _annotation_files(spec: SourceSpec) -> list[tuple[Path, str]]:
     return files
 
 
-def _load(path: Path) -> list[dict[str, Any]]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise AnnotationError(f"{path}: not a STAR annotation file (JSON list): {e}") from e
-    # A STAR file is a list of question records; anything else is another dataset's file.
-    if not isinstance(data, list) or (
-        data
-        and not any(isinstance(r, dict) and "question_id" in r and "video_id" in r for r in data)
-    ):
-        raise AnnotationError(
-            f"{path}: not a STAR annotation file: expected a JSON list of records with "
-            "question_id, video_id, question, start, end, choices"
-        )
-    return data
+def _is_record(value: Any) -> bool:
+    return isinstance(value, dict) and "question_id" in value and "video_id" in value
+
+
+def _records(path: Path) -> Iterator[tuple[int | str, Any]]:
+    """(index, record) of a STAR file, streamed (STAR_train.json holds ~46k records); a file
+    that breaks off mid-way raises after the records before the break."""
+    return jsonstream.entries(
+        path,
+        "list",
+        "a STAR annotation file",
+        "a JSON list of records with question_id, video_id, question, start, end, choices",
+        fits=_is_record,
+    )
 
 
 def _class_dir(spec: SourceSpec) -> Path | None:
@@ -306,7 +334,7 @@ def _fields(record: Any) -> tuple[str, str, str, float, float]:
     start, end = record.get("start"), record.get("end")
     if not all(isinstance(t, int | float) and not isinstance(t, bool) for t in (start, end)):
         raise _Bad(f"start/end must be seconds, got {start!r}, {end!r}")
-    start = max(0.0, float(start))
+    start, end = max(0.0, float(start)), float(end)
     return record["question_id"], record["question"].strip(), record["video_id"], start, end
 
 

@@ -3,12 +3,12 @@
 - adapted:   the labeled tasks' held-out questions (split test);
 - rephrased: the same videos and labels asked with `evalsets.rephrased` questions, which no stage
              trains or generates for (transfer: asked differently);
-- retention: one caption prompt per held-out corpus clip, verified against the caption's facts
-             (general ability, so forgetting shows);
-- any set named in the rows of the `evalsets.transfer` files (question-schema JSONL, videos
-  relative to the file's folder), e.g. the toy world's colour questions (transfer: a related
-  property).
-A rephrased or transfer question that is also a training question is refused: it would measure
+- every set named in the rows of the `evalsets.transfer` and `evalsets.retention` files
+  (question-schema JSONL, videos relative to each file's folder); by default the toy world's
+  colour questions (transfer: a related property) and the corpus's retention questions, one
+  caption prompt per held-out corpus clip verified against the caption's facts (general
+  ability, so forgetting shows).
+A question of any set but adapted that is also a training question is refused: it would measure
 training, not transfer.
 """
 
@@ -20,7 +20,7 @@ from typing import Any
 
 from videostar.core import seeding
 from videostar.core.config import ConfigError
-from videostar.core.records import read_jsonl, resolve_inside
+from videostar.core.records import inside, read_jsonl
 
 ROW_KEYS = ("id", "video_id", "video", "split", "task", "question", "labels", "duration",
             "frame_size", "segment", "fps")  # fmt: skip
@@ -29,11 +29,17 @@ ROW_KEYS = ("id", "video_id", "video", "split", "task", "question", "labels", "d
 @dataclass(frozen=True)
 class EvalSetsConfig:
     """seed: picks each rephrased question; rephrased: per task, questions no stage trains on;
-    transfer: question files of related properties (videos relative to each file's folder)."""
+    transfer, retention: question-schema JSONL files, each row naming its ``set`` (videos
+    relative to each file's folder); one file may hold several sets."""
 
     seed: int
     rephrased: dict[str, tuple[str, ...]]
-    transfer: tuple[str, ...]
+    transfer: str
+    retention: str
+
+    @property
+    def files(self) -> tuple[str, str]:
+        return (self.transfer, self.retention)
 
 
 def adapted_rows(questions: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -59,39 +65,13 @@ def rephrased_rows(
     return rows
 
 
-def retention_rows(corpus: list[dict[str, Any]], corpus_dir: Path) -> list[dict[str, Any]]:
-    """The first captioning example of every held-out corpus clip (captions without labels
-    cannot be verified: the stage refuses them rather than skipping them)."""
-    rows, seen = [], set()
-    for r in corpus:
-        if r["split"] != "test" or r["kind"] != "caption" or r["video"] in seen:
-            continue
-        if not r.get("labels"):
-            raise ConfigError(f"corpus row {r['id']!r}: a held-out caption needs labels")
-        seen.add(r["video"])
-        rows.append(
-            {
-                "id": r["id"],
-                "video_id": Path(r["video"]).stem,
-                "video": (corpus_dir / r["video"]).as_posix(),
-                "split": "test",
-                "task": "caption",
-                "set": "retention",
-                "question": r["prompt"],
-                "labels": r["labels"],
-            }
-        )
-    return rows
-
-
-def transfer_rows(path: Path) -> list[dict[str, Any]]:
+def file_rows(path: Path) -> list[dict[str, Any]]:
     rows = []
     for r in read_jsonl(path):
         missing = {"id", "video", "task", "set", "question", "labels"} - set(r)
         if missing:
             raise ConfigError(f"{path}: row {r.get('id')!r} lacks {sorted(missing)}")
-        resolve_inside(path.parent, r["video"])
-        rows.append({**r, "split": "test", "video": (path.parent / r["video"]).as_posix()})
+        rows.append({**r, "split": "test", "video": inside(path.parent, r["video"]).as_posix()})
     return rows
 
 
@@ -106,16 +86,11 @@ def training_leaks(rows: list[dict[str, Any]], questions: list[dict[str, Any]]) 
     )
 
 
-def build(
-    cfg: EvalSetsConfig,
-    questions: list[dict[str, Any]],
-    corpus: list[dict[str, Any]],
-    corpus_dir: Path,
-) -> list[dict[str, Any]]:
+def build(cfg: EvalSetsConfig, questions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every evaluation row, sorted by (set, id); refuses training questions and repeated ids."""
     rows = adapted_rows(questions) + rephrased_rows(questions, cfg.rephrased, cfg.seed)
-    rows += retention_rows(corpus, corpus_dir)
-    for path in cfg.transfer:
-        rows += transfer_rows(Path(path))
+    for path in cfg.files:
+        rows += file_rows(Path(path))
     leaks = training_leaks(rows, questions)
     if leaks:
         raise ConfigError(

@@ -7,7 +7,7 @@ from collections import Counter, defaultdict
 from typing import Any
 
 from videostar.labels import Verifier, render_answer
-from videostar.labels.rows import verify_rows
+from videostar.labels.rows import Vocabularies, verify_rows
 
 
 def accuracy(verified: list[dict[str, Any]]) -> dict[str, float]:
@@ -33,7 +33,9 @@ def model_metrics(name: str, verified: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def majority_baseline(questions: list[dict[str, Any]], verifier: Verifier) -> dict[str, float]:
+def majority_baseline(
+    questions: list[dict[str, Any]], verifier: Verifier, vocabularies: Vocabularies | None = None
+) -> dict[str, float]:
     """Accuracy on the held-out questions of always answering each task's most common training
     label set (rendered as the label-template answer), checked by the same verifier."""
     by_task: dict[str, Counter] = defaultdict(Counter)
@@ -46,4 +48,4 @@ def majority_baseline(questions: list[dict[str, Any]], verifier: Verifier) -> di
         for row in questions
         if row["split"] == "test" and row["task"] in common
     ]
-    return accuracy(verify_rows(guesses, verifier))
+    return accuracy(verify_rows(guesses, verifier, vocabularies))

@@ -1,24 +1,58 @@
-"""Step 2 on whole files of generated rows: each row gains ``ok`` and per-label ``verdicts``."""
+"""Step 2 on whole files of generated rows: each row gains ``ok`` and per-label ``verdicts``.
+
+Class vocabularies (for the exclusive modes of category and sequence labels) are stored once per
+task, in the prepared dataset's ``tasks.json`` (``{task: {"classes": {label name: [...]}}}``),
+not on every row; ``verify_rows`` lends them to the labels it checks. A label that carries its own
+``classes`` (e.g. a transfer set's) keeps them.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from videostar.labels import Verifier, passed
+from videostar.labels.registry import passed
+from videostar.labels.verifier import Verifier
+
+Vocabularies = Mapping[str, Mapping[str, Sequence[str]]]
 
 
-def verify_rows(rows: list[dict[str, Any]], verifier: Verifier) -> list[dict[str, Any]]:
-    """A row whose video could not be decoded keeps its ``error`` and fails with no verdicts."""
-    todo = [r for r in rows if not r.get("error")]
+def with_classes(row: dict[str, Any], vocabularies: Vocabularies) -> list[dict[str, Any]]:
+    """The row's labels, each lent its task's class vocabulary when it has none of its own."""
+    task = vocabularies.get(row.get("task", ""), {})
+    return [
+        {**label, "classes": list(task[label["name"]])}
+        if label.get("name") in task and "classes" not in label
+        else label
+        for label in row["labels"]
+    ]
+
+
+def verify_rows(
+    rows: list[dict[str, Any]], verifier: Verifier, vocabularies: Vocabularies | None = None
+) -> list[dict[str, Any]]:
+    """Every row with ``ok`` and ``verdicts``. A row whose video could not be decoded keeps its
+    ``error`` and fails with no verdicts."""
+    vocabularies = vocabularies or {}
+    todo = [i for i, r in enumerate(rows) if not r.get("error")]
     results = verifier.verify_many(
-        [(r["text"], r["labels"], r.get("duration"), r.get("frame_size")) for r in todo]
-    )
-    verdicts = {r["id"]: v for r, v in zip(todo, results, strict=True)}
+        [
+            (rows[i]["text"], with_classes(rows[i], vocabularies), rows[i].get("duration"),
+             rows[i].get("frame_size"))
+            for i in todo
+        ]
+    )  # fmt: skip
+    verdicts = dict(zip(todo, results, strict=True))
     return [
         {
             **row,
-            "ok": passed(verdicts.get(row["id"], [])),
-            "verdicts": [v.to_dict() for v in verdicts.get(row["id"], [])],
+            "ok": passed(verdicts.get(i, [])),
+            "verdicts": [v.to_dict() for v in verdicts.get(i, [])],
         }
-        for row in rows
+        for i, row in enumerate(rows)
     ]
+
+
+def read_vocabularies(tasks: Mapping[str, Any]) -> dict[str, dict[str, list[str]]]:
+    """The ``classes`` of each task of a ``tasks.json`` mapping."""
+    return {task: dict(entry.get("classes") or {}) for task, entry in tasks.items()}

@@ -9,16 +9,29 @@ from typing import Any
 from videostar.core.records import write_json, write_jsonl
 from videostar.lmm import loading, training
 from videostar.lmm.config import TrainConfig
-from videostar.loop.training_set import general_count, general_samples, llava_record, provenance
+from videostar.loop.training_set import (
+    general_count,
+    general_samples,
+    llava_record,
+    provenance,
+    read_general,
+)
 from videostar.video.frames import clip_ref, load_clips
 
 
 @dataclass(frozen=True)
 class CycleTrainConfig(TrainConfig):
-    """The ``train`` section: the fine-tuning recipe plus ``general_share``, the fraction of each
-    training set drawn from general data."""
+    """The ``train`` section: the fine-tuning recipe plus the general data mixed into each set.
+
+    general_share: the fraction of each training set drawn from general data.
+    general_data: a LLaVA/ShareGPT JSON file (list of ``{"id", "video", "conversations"}``);
+        the toy corpus's ``general.json`` by default.
+    general_videos: the folder its video paths are relative to (a path leaving it is not used).
+    """
 
     general_share: float
+    general_data: str
+    general_videos: str
 
 
 def recipe(cfg: CycleTrainConfig) -> TrainConfig:
@@ -28,7 +41,6 @@ def recipe(cfg: CycleTrainConfig) -> TrainConfig:
 def fit(
     samples: list[dict[str, Any]],
     init: Path,
-    corpus_dir: Path,
     out: Path,
     records_dir: Path,
     cfg: CycleTrainConfig,
@@ -39,14 +51,16 @@ def fit(
     """Fine-tune ``init`` on ``samples`` plus a general share; write the model (an adapter that
     names ``init`` as its base, for LoRA) and samples.jsonl + llava.json under ``records_dir``.
     ``seed`` (derived per model by the caller) drives the general draw, shuffling and init.
-    Returns the training counts and losses."""
-    general = general_samples(corpus_dir, general_count(len(samples), cfg.general_share), seed)
+    Returns the training counts (general records not used, per reason, too) and losses."""
+    pool, skipped = read_general(Path(cfg.general_data), Path(cfg.general_videos))
+    general = general_samples(pool, general_count(len(samples), cfg.general_share), seed)
     mixed = samples + general
     frames, errors = load_clips((clip_ref(s) for s in mixed), num_frames)
     if errors:
         raise RuntimeError(f"train: {len(errors)} training videos failed to decode: {errors}")
     lm, processor = loading.load(init, for_training=True, trust_remote_code=trust_remote_code)
-    stats: dict[str, Any] = {"init": str(init), "kept": len(samples), "general": len(general)}
+    stats: dict[str, Any] = {"init": str(init), "kept": len(samples), "general": len(general),
+                             "general_pool": len(pool), "general_skipped": skipped}  # fmt: skip
     if samples:
         examples = [(frames[clip_ref(s)], s["question"], s["text"]) for s in mixed]
         result = training.train(

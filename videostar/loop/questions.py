@@ -2,7 +2,9 @@
 
 ``source: pool`` picks each video's question from its task's pool (params), stably per video id.
 ``source: llm`` first asks a local causal LM, with the paper's template prompt, for a pool of
-questions per task, then picks from it the same way.
+questions per task, then picks from it the same way. The prompt's ``{T}`` is the task's
+description: ``questions.descriptions[task]`` when set, else the one the dataset's adapter gave
+(the prepared ``tasks.json``).
 """
 
 from __future__ import annotations
@@ -34,9 +36,13 @@ class LLMConfig:
 
 @dataclass(frozen=True)
 class QuestionsConfig:
+    """source: "pool" or "llm"; pool: per task, the questions to pick from; descriptions: per
+    task, the ``{T}`` of the question-generation prompt (overrides the dataset's own)."""
+
     source: str = "pool"
     seed: int = 0
     pool: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    descriptions: dict[str, str] = field(default_factory=dict)
     llm: LLMConfig = LLMConfig()
 
     def __post_init__(self) -> None:
@@ -99,24 +105,34 @@ def parse_questions(text: str) -> list[str]:
     return list(dict.fromkeys(found))
 
 
+def description(task: str, cfg: QuestionsConfig, tasks: dict[str, Any]) -> str:
+    """The task's ``{T}``: params first, then the dataset's, else the task key in words."""
+    return (
+        cfg.descriptions.get(task)
+        or tasks.get(task, {}).get("description")
+        or task.replace("_", " ")
+    )
+
+
 def llm_requests(
-    rows: list[dict[str, Any]], cfg: QuestionsConfig, template: str
+    rows: list[dict[str, Any]], cfg: QuestionsConfig, template: str, tasks: dict[str, Any]
 ) -> list[tuple[str, str, str]]:
-    """(task, video id, prompt) for the first ``samples_per_task`` training videos of each task."""
+    """(task, video id, prompt) for the first ``samples_per_task`` training videos of each task
+    that has no question of its own."""
     by_task: dict[str, list[dict]] = {}
     for row in rows:
-        if row["split"] == "train":
+        if row["split"] == "train" and not row.get("question"):
             by_task.setdefault(row["task"], []).append(row)
     return [
         (task, row["id"], question_generation_prompt(
-            template, render_hint(row["labels"]), task.replace("_", " ")))
+            template, render_hint(row["labels"]), description(task, cfg, tasks)))
         for task, task_rows in sorted(by_task.items())
         for row in task_rows[: cfg.llm.samples_per_task]
     ]  # fmt: skip
 
 
 def llm_pools(
-    rows: list[dict[str, Any]], cfg: QuestionsConfig, template: str
+    rows: list[dict[str, Any]], cfg: QuestionsConfig, template: str, tasks: dict[str, Any]
 ) -> tuple[dict[str, list[str]], list[dict[str, Any]]]:
     """Ask ``cfg.llm`` for questions per task; returns the pools and a log of every raw output."""
     from videostar.lmm import generation
@@ -124,7 +140,7 @@ def llm_pools(
 
     if not cfg.llm.name_or_path:
         raise ConfigError("questions.source is 'llm' but questions.llm.name_or_path is unset")
-    requests = llm_requests(rows, cfg, template)
+    requests = llm_requests(rows, cfg, template, tasks)
     sampling = SamplingConfig(
         temperature=cfg.llm.temperature, top_p=1.0, top_k=0, repetition_penalty=1.0,
         max_new_tokens=cfg.llm.max_new_tokens, batch_size=8,

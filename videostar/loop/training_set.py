@@ -1,20 +1,22 @@
 """Step 4's data: the verified samples of a cycle, the general-data mix, and what they yield.
 
 Training pairs are (video, *bare* question) -> verified generated text: never the step-by-step
-suffix or the hint. ``general_share`` of the set is general data (the pretraining corpus by
-default), as the paper mixes general instruction data into every cycle. Records are written in
-the LLaVA/ShareGPT format that Video-LLaVA, LLaVA-NeXT and LLaMA-Factory read.
+suffix or the hint. ``general_share`` of the set is general data, as the paper mixes general
+instruction data into every cycle: any LLaVA/ShareGPT JSON file with videos (params
+``train.general_data``; the toy corpus's training split by default). Records are written in the
+same LLaVA/ShareGPT format, which Video-LLaVA, LLaVA-NeXT and LLaMA-Factory read.
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from videostar.core import seeding
 from videostar.core.config import ConfigError
-from videostar.core.records import read_jsonl
+from videostar.core.records import RecordError, inside, read_json
 from videostar.labels import render_answer
 
 
@@ -38,22 +40,77 @@ def general_count(kept_count: int, share: float) -> int:
     return round(kept_count * share / (1 - share))
 
 
-def general_samples(corpus_dir: Path, n: int, seed: int) -> list[dict[str, Any]]:
-    """n general examples drawn without replacement from the corpus's training split."""
+# Why a record of the general data is not used; each is counted in the training stats.
+GENERAL_SKIPS = ("not_a_record", "no_video", "video_outside_folder", "no_question_answer")
+VIDEO_TOKEN = re.compile(r"\n?<video>\n?")
+
+
+def _question_answer(turns: Any) -> tuple[str, str] | None:
+    """The first human turn's text, without the ``<video>`` placeholder, and the gpt turn after
+    it; None when there is no such pair."""
+    if not isinstance(turns, list):
+        return None
+    speakers = [t.get("from") if isinstance(t, dict) else None for t in turns]
+    if "human" not in speakers:
+        return None
+    i = speakers.index("human")
+    if speakers[i + 1 : i + 2] != ["gpt"]:
+        return None
+    question, answer = turns[i].get("value"), turns[i + 1].get("value")
+    if not (isinstance(question, str) and isinstance(answer, str)):
+        return None
+    question = VIDEO_TOKEN.sub("", question, count=1).strip()
+    return (question, answer) if question and answer.strip() else None
+
+
+def _general_sample(record: Any, index: int, videos: Path) -> dict[str, Any] | str:
+    """The training sample of one record, or why it is not used (one of GENERAL_SKIPS)."""
+    if not isinstance(record, dict):
+        return "not_a_record"
+    video = record.get("video")
+    if not isinstance(video, str) or not video:
+        return "no_video"
+    try:
+        path = inside(videos, video)
+    except RecordError:
+        return "video_outside_folder"
+    pair = _question_answer(record.get("conversations"))
+    if pair is None:
+        return "no_question_answer"
+    kind = record.get("kind")
+    return {
+        "id": f"general/{record.get('id', index)}",
+        "video": str(path),
+        "question": pair[0],
+        "text": pair[1],
+        "prompt_kind": f"general:{kind}" if kind else "general",
+    }
+
+
+def read_general(path: Path, videos: Path) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """The general data: one training sample per record of a LLaVA/ShareGPT JSON file (a list of
+    ``{"id", "video", "conversations"}``, video paths relative to ``videos``), from its first
+    human turn and the gpt turn after it; and how many records were not used, per GENERAL_SKIPS
+    reason. A record's optional ``kind`` names its prompt kind (``general:<kind>``)."""
+    records = read_json(path)
+    if not isinstance(records, list):
+        raise ConfigError(f"{path}: general data must be a JSON list of LLaVA/ShareGPT records")
+    pool, skipped = [], dict.fromkeys(GENERAL_SKIPS, 0)
+    for index, record in enumerate(records):
+        sample = _general_sample(record, index, videos)
+        if isinstance(sample, str):
+            skipped[sample] += 1
+        else:
+            pool.append(sample)
+    return pool, skipped
+
+
+def general_samples(pool: list[dict[str, Any]], n: int, seed: int) -> list[dict[str, Any]]:
+    """n samples of ``pool`` drawn without replacement, in pool order."""
     if n <= 0:
         return []
-    pool = [r for r in read_jsonl(corpus_dir / "examples.jsonl") if r["split"] == "train"]
     order = seeding.rng(seed, "general").permutation(len(pool))[: min(n, len(pool))]
-    return [
-        {
-            "id": f"general/{pool[i]['id']}",
-            "video": str(corpus_dir / pool[i]["video"]),
-            "question": pool[i]["prompt"],
-            "text": pool[i]["response"],
-            "prompt_kind": f"general:{pool[i]['kind']}",
-        }
-        for i in sorted(order.tolist())
-    ]
+    return [pool[i] for i in sorted(order.tolist())]
 
 
 def llava_record(sample: dict[str, Any]) -> dict[str, Any]:

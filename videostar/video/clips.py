@@ -247,11 +247,10 @@ def _segment_frames(total: int, fps: float, segment: tuple[float, float] | None)
 
 
 def _read_folder(
-    folder: Path, num_frames: int, segment: tuple[float, float] | None, fps: float | None
+    folder: Path, num_frames: int, segment: tuple[float, float] | None, info: VideoInfo
 ) -> np.ndarray:
     # Missing frames are tolerated (frame dumps are often incomplete): sample among the frames
     # present in the segment, on the folder's timeline (see _probe_folder).
-    info = _probe_folder(folder, fps)
     files = frame_files(folder)
     if segment is not None:
         first = files[0][0]
@@ -274,15 +273,17 @@ def read_frames(
     num_frames: int,
     segment: tuple[float, float] | None = None,
     fps: float | None = None,
+    info: VideoInfo | None = None,
 ) -> np.ndarray:
     """(num_frames, H, W, 3) uint8, uniformly sampled from the whole video or from ``segment``
     ([start, end] seconds); decord first, PyAV as the fallback. A folder of frame images is read
-    directly, with ``fps`` its frame rate."""
+    directly, with ``fps`` its frame rate. ``info``: the video's ``probe``, when the caller has
+    it already (saves probing it again)."""
     if Path(path).is_dir():
-        return _read_folder(Path(path), num_frames, segment, fps)
+        return _read_folder(Path(path), num_frames, segment, info or _probe_folder(Path(path), fps))
     _check_file(path)
     if segment is not None:
-        info = probe(path)
+        info = info or probe(path)
         return _read_span(path, num_frames, _segment_frames(info.num_frames, info.fps, segment))
     if decord is None:
         return read_frames_pyav(path, num_frames)
