@@ -62,6 +62,8 @@ TRAIN = {
     "lora_dropout": 0.0,
     "lora_targets": ("q_proj", "k_proj", "v_proj", "o_proj"),
     "seed": 0,
+    "micro_batch_size": 0,
+    "gradient_checkpointing": False,
 }
 SAMPLING = {"top_p": 1.0, "top_k": 0, "repetition_penalty": 1.0}
 TIMING_CORPUS = [

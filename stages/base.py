@@ -7,7 +7,8 @@ Default (`model.name_or_path: null`): build the tiny Qwen2-VL-architecture model
 tokenizer trained on the corpus text, official processor classes) and pretrain it on the corpus's
 training split, which gives it a pretrained LMM's general abilities but none of the target tasks.
 With `model.name_or_path` set, the stage only records the pretrained model's identity in
-OUT/identity.json; every later stage loads it through the same code path.
+OUT/identity.json (a local folder with its fingerprint; a hub id with its pinned revision); every
+later stage loads it through the same code path.
 """
 
 from __future__ import annotations
@@ -15,24 +16,27 @@ from __future__ import annotations
 import argparse
 import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from videostar.core import config
 from videostar.core.records import read_jsonl, write_json
 from videostar.lmm import loading, tiny, training
-from videostar.lmm.config import TinyConfig, TrainConfig
+from videostar.lmm.config import LoadConfig, TinyConfig, TrainConfig
 from videostar.video.frames import load_clips
 
 
 @dataclass(frozen=True)
 class ModelConfig:
     """name_or_path: null builds the tiny model, else a local folder or hub id; revision: a hub
-    revision; trust_remote_code: only ever true when you trust the checkpoint's code."""
+    revision; trust_remote_code, dtype, attn_implementation: how every stage loads it
+    (``LoadConfig``)."""
 
     name_or_path: str | None
     revision: str | None
     trust_remote_code: bool
+    dtype: str
+    attn_implementation: str
     tiny: TinyConfig = field(default_factory=TinyConfig)
 
 
@@ -47,7 +51,7 @@ def main() -> None:
     shutil.rmtree(args.out, ignore_errors=True)
     args.out.mkdir(parents=True)
     if cfg.name_or_path:
-        identity = {"name_or_path": cfg.name_or_path, "revision": cfg.revision}
+        identity = loading.identity(cfg.name_or_path, cfg.revision)
         write_json(args.out / loading.IDENTITY_FILE, identity)
         write_json(args.metrics, {"kind": "pretrained", **identity})
         print(f"base: pretrained model {cfg.name_or_path}")
@@ -60,7 +64,8 @@ def main() -> None:
     frames, errors = load_clips(refs, config.value("sampling.num_frames", int, params), "corpus")
     if errors:
         raise RuntimeError(f"base: {len(errors)} corpus videos failed to decode: {errors}")
-    lm, processor = loading.load(args.out, for_training=True)
+    runtime = LoadConfig(cfg.trust_remote_code, cfg.dtype, cfg.attn_implementation)
+    lm, processor = loading.load(args.out, for_training=True, **asdict(runtime))
     examples = [
         (frames[ref], r["prompt"], r["response"]) for ref, r in zip(refs, rows, strict=True)
     ]

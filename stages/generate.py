@@ -21,7 +21,7 @@ from pathlib import Path
 
 from videostar.core import config
 from videostar.core.records import read_jsonl, write_jsonl
-from videostar.lmm.config import SamplingConfig
+from videostar.lmm.config import LoadConfig, SamplingConfig
 from videostar.loop import generation
 from videostar.prompts import PromptsConfig
 
@@ -56,7 +56,7 @@ def main() -> None:
         getattr(sampling, args.kind),
         sampling.num_frames,
         generation.stage_seed(sampling.seed, args.kind, args.name),
-        config.value("model.trust_remote_code", bool, params),
+        LoadConfig.from_params(params),
     )
     write_jsonl(args.out, out)
     errors = sum(1 for r in out if r["error"])

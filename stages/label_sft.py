@@ -16,6 +16,7 @@ from pathlib import Path
 
 from videostar.core import config, seeding
 from videostar.core.records import read_jsonl, write_json
+from videostar.lmm.config import LoadConfig
 from videostar.loop import training_set
 from videostar.loop.finetune import CycleTrainConfig, fit
 
@@ -39,7 +40,7 @@ def main() -> None:
         cfg=cfg,
         num_frames=config.value("sampling.num_frames", int, params),
         seed=seeding.derive(cfg.seed, "train", "label_sft"),
-        trust_remote_code=config.value("model.trust_remote_code", bool, params),
+        runtime=LoadConfig.from_params(params),
     )
     write_json(args.metrics, {"model": "label_sft", "training": stats})
     print(f"label_sft: {stats}")

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from videostar.core import config, seeding
 from videostar.core.records import read_jsonl, write_json
+from videostar.lmm.config import LoadConfig
 from videostar.loop import training_set
 from videostar.loop.finetune import CycleTrainConfig, fit
 
@@ -49,7 +50,7 @@ def main() -> None:
         cfg=cfg,
         num_frames=config.value("sampling.num_frames", int, params),
         seed=seeding.derive(cfg.seed, "train", args.name),
-        trust_remote_code=config.value("model.trust_remote_code", bool, params),
+        runtime=LoadConfig.from_params(params),
     )
     metrics = {"model": args.name, "data": str(args.data), "rationales": args.rationales,
                **training_set.yields(answers, rationales), "training": stats}  # fmt: skip

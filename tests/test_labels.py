@@ -415,6 +415,38 @@ TABLE = [
         [False],
         id="bb-zero-area",
     ),
+    pytest.param(
+        "The cup is at <|box_start|>(100,200),(500,600)<|box_end|>.",
+        [box(0.1, 0.2, 0.5, 0.6)],
+        {},
+        {"bbox": {"coordinates": "thousandths"}},
+        [True],
+        id="bb-qwen2-vl-corner-pair-thousandths",
+    ),
+    pytest.param(
+        "(100, 200) to (500, 600)",
+        [box(0.1, 0.2, 0.5, 0.6)],
+        {"frame_size": [1000, 1000]},
+        {},
+        [True],
+        id="bb-corner-pair-pixels",
+    ),
+    pytest.param(
+        '{"bbox_2d": [64, 96, 320, 288]}',
+        [box(0.1, 0.2, 0.5, 0.6)],
+        {"frame_size": [640, 480]},
+        {},
+        [True],
+        id="bb-qwen2-5-vl-absolute-pixels",
+    ),
+    pytest.param(
+        "[0.1, 0.2, 0.5, 0.6]",
+        [box(0.1, 0.2, 0.5, 0.6)],
+        {},
+        {"bbox": {"coordinates": "thousandths"}},
+        [False],
+        id="bb-thousandths-refuses-fractions",
+    ),
     pytest.param("[0, 0, 0.25, 1]", [box(0, 0, 0.5, 1)], {}, {}, [False], id="bb-iou-exactly-half"),
     pytest.param("[0, 0, 0.3, 1]", [box(0, 0, 0.5, 1)], {}, {}, [True], id="bb-iou-over-half"),
     pytest.param(
@@ -960,3 +992,11 @@ def test_verify_rows_lends_each_task_its_vocabulary():
         False, True, True, False]  # fmt: skip
     assert [r["ok"] for r in verify_rows(rows, verifier)] == [True, True, True, False]
     assert "classes" not in rows[0]["labels"][0]  # the caller's rows are not changed
+
+
+def test_an_unavailable_sentence_model_says_what_to_do():
+    from videostar.labels.types import SentenceConfig
+    from videostar.labels.verifier import _load_embedder
+
+    with pytest.raises(OSError, match="not available offline.*huggingface-cli download"):
+        _load_embedder(SentenceConfig(model="no-such-owner/no-such-model"))

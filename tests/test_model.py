@@ -21,7 +21,7 @@ import torch
 import yaml
 
 from videostar.core import seeding
-from videostar.lmm import families, generation, loading, tiny, training
+from videostar.lmm import builders, families, generation, loading, tiny, training
 from videostar.lmm.config import SamplingConfig, TinyConfig, TrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -72,6 +72,8 @@ def _train_cfg(**overrides: Any) -> TrainConfig:
         "lora_dropout": 0.0,
         "lora_targets": ("q_proj", "k_proj", "v_proj", "o_proj"),
         "seed": 0,
+        "micro_batch_size": 0,
+        "gradient_checkpointing": False,
     }
     return TrainConfig(**{**fields, **overrides})
 
@@ -229,13 +231,17 @@ def test_steps_and_schedule() -> None:
 def test_labels_cover_only_the_response(tiny_dir: Path, examples: list) -> None:
     _, processor = loading.load(tiny_dir)
     enc = training.encode_examples(processor, examples + examples[:1], QWEN2_VL)
-    assert len(enc.clips) == 4  # a repeated clip is preprocessed once
+    # a repeated clip is preprocessed once
+    assert (
+        enc.prompts[4].visual["pixel_values_videos"] is enc.prompts[0].visual["pixel_values_videos"]
+    )
     tok = processor.tokenizer
     rows = [0, 3]
-    batch = training.collate(enc, rows, tok.pad_token_id, processor.video_token_id)
+    batch = training.collate(enc, rows, tok.pad_token_id)
     for i, r in enumerate(rows):
         frames, prompt, response = examples[r]
-        n_prompt, n_total = enc.prompt_lens[r], len(enc.input_ids[r])
+        n_prompt = enc.prompt_lens[r]
+        n_total = n_prompt + len(enc.responses[r])
         labels = batch["labels"][i]
         assert (labels[:n_prompt] == training.IGNORE_INDEX).all()
         assert (labels[n_total:] == training.IGNORE_INDEX).all()
@@ -460,7 +466,7 @@ def test_identity_json_cannot_turn_on_remote_code(
 def _logits(model: Any, processor: Any, examples: list) -> torch.Tensor:
     enc = training.encode_examples(processor, examples, families.for_model(model))
     tok = processor.tokenizer
-    batch = training.collate(enc, range(len(examples)), tok.pad_token_id, processor.video_token_id)
+    batch = training.collate(enc, range(len(examples)), tok.pad_token_id)
     batch.pop("labels")
     with torch.no_grad():
         return model(**batch).logits
@@ -513,80 +519,35 @@ def test_lora_targets_default_to_the_family(tiny_dir: Path, examples: list) -> N
 
 
 def test_unknown_family_is_refused() -> None:
-    with pytest.raises(NotImplementedError, match=r"'video_llava'.*qwen2_5_vl, qwen2_vl"):
-        families.get("video_llava")
+    with pytest.raises(NotImplementedError, match=r"'not_a_family'.*qwen2_5_vl.*qwen2_vl"):
+        families.get("not_a_family")
 
 
-def _build_tiny_qwen2_5_vl(out: Path) -> None:
-    """A random Qwen2.5-VL with the tiny tokenizer and processor sizes, built offline."""
-    from transformers import (
-        Qwen2_5_VLConfig,
-        Qwen2_5_VLForConditionalGeneration,
-        Qwen2_5_VLProcessor,
-        Qwen2VLImageProcessorPil,
-        Qwen2VLVideoProcessor,
-    )
-
-    tokenizer = tiny.train_tokenizer(CORPUS, 512)
-    ids = {t: tokenizer.convert_tokens_to_ids(t) for t in tiny.SPECIAL_TOKENS}
-    common = {
-        "size": {"shortest_edge": 1024, "longest_edge": 1024},
-        "patch_size": 8,
-        "temporal_patch_size": 2,
-        "merge_size": 2,
-    }
-    processor = Qwen2_5_VLProcessor(
-        image_processor=Qwen2VLImageProcessorPil(**common),
-        video_processor=Qwen2VLVideoProcessor(
-            **common, do_sample_frames=False, cap_pixels_per_frame=False
-        ),
-        tokenizer=tokenizer,
-        chat_template=tiny.CHAT_TEMPLATE,
-    )
-    config = Qwen2_5_VLConfig(
-        text_config={
-            "vocab_size": len(tokenizer),
-            "hidden_size": 64,
-            "intermediate_size": 128,
-            "num_hidden_layers": 2,
-            "num_attention_heads": 4,
-            "num_key_value_heads": 2,
-            "rope_parameters": {
-                "rope_type": "default",
-                "rope_theta": 1e4,
-                "mrope_section": [2, 3, 3],
-            },
-            "bos_token_id": ids["<|endoftext|>"],
-            "eos_token_id": ids["<|im_end|>"],
-            "pad_token_id": ids["<|endoftext|>"],
-        },
-        vision_config={
-            "depth": 2,
-            "hidden_size": 32,
-            "out_hidden_size": 64,
-            "intermediate_size": 64,
-            "num_heads": 2,
-            "patch_size": 8,
-            "temporal_patch_size": 2,
-            "spatial_merge_size": 2,
-            "window_size": 32,
-            "fullatt_block_indexes": [1],
-        },
-        image_token_id=ids["<|image_pad|>"],
-        video_token_id=ids["<|video_pad|>"],
-        vision_start_token_id=ids["<|vision_start|>"],
-        vision_end_token_id=ids["<|vision_end|>"],
-    )
-    torch.manual_seed(0)
-    model = Qwen2_5_VLForConditionalGeneration(config)
-    model.generation_config.eos_token_id = ids["<|im_end|>"]
-    model.generation_config.pad_token_id = ids["<|endoftext|>"]
-    model.save_pretrained(out)
-    processor.save_pretrained(out)
+@pytest.mark.parametrize("model_type", ["qwen2_vl", "qwen2_5_vl"])
+def test_qwen_fast_encoding_equals_the_generic_processor_path(
+    model_type: str, tiny_dir: Path, examples: list, tmp_path: Path
+) -> None:
+    """The clip-cached encoding of Qwen families gives exactly the processor's own inputs."""
+    if model_type == "qwen2_5_vl":
+        builders.build("qwen2_5_vl", tmp_path / "q25", CORPUS)
+        _, processor = loading.load(tmp_path / "q25")
+    else:
+        _, processor = loading.load(tiny_dir)
+    family = families.get(model_type)
+    items = [(frames, prompt) for frames, prompt, _ in examples]
+    fast = family.encode(processor, items)
+    generic = families.Family.encode(family, processor, items)
+    for a, b in zip(fast, generic, strict=True):
+        assert torch.equal(a.ids, b.ids)
+        assert a.sequence.keys() == b.sequence.keys() and a.visual.keys() == b.visual.keys()
+        for key in a.sequence:
+            assert torch.equal(a.sequence[key], b.sequence[key]), key
+        for key in a.visual:
+            assert torch.equal(a.visual[key], torch.as_tensor(b.visual[key])), key
 
 
 def test_qwen2_5_vl_shares_the_code_path(examples: list, tmp_path: Path) -> None:
-    _build_tiny_qwen2_5_vl(tmp_path / "q25")
+    builders.build("qwen2_5_vl", tmp_path / "q25", CORPUS)
     model, processor = loading.load(tmp_path / "q25", for_training=True)
     family = families.for_model(model)
     assert family is families.get("qwen2_5_vl") and family.clip_keys == ("second_per_grid_ts",)
@@ -594,7 +555,7 @@ def test_qwen2_5_vl_shares_the_code_path(examples: list, tmp_path: Path) -> None
     # Training batches carry exactly the inputs generate() gets from the processor.
     enc = training.encode_examples(processor, examples, family)
     tok = processor.tokenizer
-    batch = training.collate(enc, [1], tok.pad_token_id, processor.video_token_id)
+    batch = training.collate(enc, [1], tok.pad_token_id)
     frames, prompt, _ = examples[1]
     reference = processor(
         text=[family.prompt(processor, prompt)],
@@ -619,3 +580,58 @@ def test_qwen2_5_vl_shares_the_code_path(examples: list, tmp_path: Path) -> None
     out = generation.generate(merged, processor, items, GREEDY, seed=0)
     assert len(out) == 4 and all(isinstance(t, str) for t in out)
     assert generation.generate(result["model"], processor, items, GREEDY, seed=0) == out
+
+
+def test_gradient_accumulation_equals_the_whole_batch(tiny_dir: Path, examples: list) -> None:
+    """Micro-batches of 1 accumulate to the step one pass over the whole batch makes."""
+    results = []
+    for micro in (0, 1):
+        model, processor = loading.load(tiny_dir, for_training=True)
+        cfg = _train_cfg(lr=1e-3, batch_size=4, warmup_steps=1, micro_batch_size=micro)
+        result = training.train(model, processor, examples, cfg, steps=3)
+        results.append((result["losses"], dict(result["model"].named_parameters())))
+    (whole, params), (accumulated, again) = results
+    np.testing.assert_allclose(accumulated, whole, rtol=1e-4)
+    for name, value in params.items():
+        # Adam divides by the root of tiny second moments: rounding shows up to ~1e-5.
+        torch.testing.assert_close(again[name], value, rtol=1e-3, atol=1e-4)
+
+
+def test_gradient_checkpointing_trains_the_same(tiny_dir: Path, examples: list) -> None:
+    losses = []
+    for checkpointing in (False, True):
+        model, processor = loading.load(tiny_dir, for_training=True)
+        cfg = _train_cfg(lr=1e-3, batch_size=4, gradient_checkpointing=checkpointing)
+        losses.append(training.train(model, processor, examples, cfg, steps=3)["losses"])
+    np.testing.assert_allclose(losses[1], losses[0], rtol=1e-4)
+
+
+def test_a_cycle_that_kept_nothing_is_an_alias_of_its_base(
+    tiny_dir: Path, examples: list, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No copy of the weights; it loads as its base; its bytes follow the base's."""
+    monkeypatch.chdir(tmp_path)
+    shutil.copytree(tiny_dir, "base")
+    loading.save_alias(Path("alias"), base_dir=Path("base"))
+    assert [p.name for p in Path("alias").iterdir()] == [loading.BASE_FILE]
+    first = Path("alias/base.json").read_bytes()
+    base, processor = loading.load("base")
+    alias, _ = loading.load("alias")
+    assert torch.equal(_logits(alias, processor, examples), _logits(base, processor, examples))
+    (Path("base") / "generation_config.json").write_text("{}")
+    loading.save_alias(Path("alias"), base_dir=Path("base"))
+    assert Path("alias/base.json").read_bytes() != first
+
+
+def test_identity_pins_what_the_pretrained_model_is(tiny_dir: Path, tmp_path: Path) -> None:
+    """A local folder is fingerprinted (a changed checkpoint changes identity.json, so DVC reruns
+    what depends on it); a hub id needs a pinned revision."""
+    shutil.copytree(tiny_dir, tmp_path / "m")
+    first = loading.identity(str(tmp_path / "m"), None)
+    assert first["fingerprint"] == loading.identity(str(tmp_path / "m"), None)["fingerprint"]
+    (tmp_path / "m" / "config.json").write_text("{}")
+    assert loading.identity(str(tmp_path / "m"), None)["fingerprint"] != first["fingerprint"]
+    with pytest.raises(ValueError, match="pin model.revision"):
+        loading.identity("LanguageBind/Video-LLaVA-7B-hf", None)
+    pinned = loading.identity("LanguageBind/Video-LLaVA-7B-hf", "0123abc")
+    assert pinned == {"name_or_path": "LanguageBind/Video-LLaVA-7B-hf", "revision": "0123abc"}

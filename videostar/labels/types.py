@@ -321,17 +321,29 @@ class TemporalRangeLabel(LabelType):
 
 @dataclass(frozen=True)
 class BoxConfig:
-    """iou: a parsed box passes when its IoU with the gold box is > iou (paper 0.5)."""
+    """iou: a parsed box passes when its IoU with the gold box is > iou (paper 0.5).
+    coordinates: how the model writes a box. "auto": fractions of the frame when every number
+    is <= 1, else pixels of the frame (Qwen2.5-VL's absolute coordinates); "thousandths": on a
+    0-1000 grid (Qwen2-VL's ``(x1,y1),(x2,y2)``, Qwen3-VL). A box is ``[x1, y1, x2, y2]``,
+    ``(x1, y1, x2, y2)`` or the corner pair ``(x1,y1),(x2,y2)``; the last one in the text counts.
+    """
 
     iou: float = 0.5
+    coordinates: str = "auto"
 
     def __post_init__(self) -> None:
         check_range("bbox.iou", self.iou, 0.0, 1.0)
+        if self.coordinates not in ("auto", "thousandths"):
+            raise ValueError(
+                f"bbox.coordinates must be 'auto' or 'thousandths', got {self.coordinates!r}"
+            )
 
 
 _BOX_NUM = r"[-+]?(?:\d+(?:\.\d+)?|\.\d+)"
 _BOX = re.compile(
     rf"[\[(]\s*({_BOX_NUM})\s*,\s*({_BOX_NUM})\s*,\s*({_BOX_NUM})\s*,\s*({_BOX_NUM})\s*[\])]"
+    rf"|\(\s*({_BOX_NUM})\s*,\s*({_BOX_NUM})\s*\)\s*,?\s*(?:to\s*)?"
+    rf"\(\s*({_BOX_NUM})\s*,\s*({_BOX_NUM})\s*\)"
 )
 
 
@@ -369,10 +381,12 @@ class BoxLabel(LabelType):
         match = last_match(_BOX, sample.text.text)
         if match is None:
             return verdict(label, False, None, None)
-        values = [float(v) for v in match.groups()]
+        values = [float(v) for v in match.groups() if v is not None]
         if not all(math.isfinite(v) for v in values):
             return verdict(label, False, None, None)
-        if max(values) > 1:
+        if config.bbox.coordinates == "thousandths":
+            values = [v / 1000 for v in values]
+        elif max(values) > 1:
             if sample.frame_size is None:
                 return verdict(label, False, None, {"pixels": values})
             w, h = sample.frame_size

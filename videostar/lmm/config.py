@@ -80,7 +80,13 @@ class TrainConfig:
     warmup_steps: linear warmup from lr/warmup_steps to lr.
     min_lr_ratio: after warmup, cosine decay to ``lr * min_lr_ratio``.
     grad_clip: max global gradient norm.
-    batch_size: examples per step (capped at the number of examples).
+    batch_size: examples per optimizer step, the global batch (capped at the number of
+        examples); what changes results, so it is a param whatever the hardware.
+    micro_batch_size: examples per forward/backward pass; gradients of the micro-batches of a
+        step are accumulated, weighted by their label tokens, so the step equals one pass over
+        the whole batch (up to float rounding). 0: the whole batch in one pass.
+    gradient_checkpointing: recompute activations in the backward pass (less memory, ~30%
+        slower), for 2B-7B models on one GPU.
     epochs, min_steps, max_steps: steps = clamp(ceil(epochs * n / batch_size), min_steps,
         max_steps) — a tiny kept set still gets enough steps, a big one a bounded budget.
     lora_r: LoRA rank.
@@ -108,6 +114,8 @@ class TrainConfig:
     lora_dropout: float
     lora_targets: tuple[str, ...]
     seed: int
+    micro_batch_size: int
+    gradient_checkpointing: bool
 
     def __post_init__(self) -> None:
         if self.method not in ("full", "lora"):
@@ -115,5 +123,48 @@ class TrainConfig:
         # params.yaml gives lists; frozen dataclasses should hold hashable tuples.
         object.__setattr__(self, "betas", tuple(self.betas))
         object.__setattr__(self, "lora_targets", tuple(self.lora_targets))
+        if self.micro_batch_size < 0:
+            raise ValueError(f"micro_batch_size must be >= 0, got {self.micro_batch_size}")
         if len(self.betas) != 2:
             raise ValueError(f"TrainConfig.betas must be two numbers, got {self.betas!r}")
+
+
+DTYPES = ("auto", "float32", "bfloat16", "float16")
+ATTENTION = ("auto", "eager", "sdpa", "flash_attention_2")
+
+
+@dataclass(frozen=True)
+class LoadConfig:
+    """How every stage loads a model (params ``model.trust_remote_code``, ``model.dtype``,
+    ``model.attn_implementation``); they change results, so they are params, unlike the device.
+
+    trust_remote_code: run a checkpoint's own code (only ever from params, never from a file).
+    dtype: "auto" is bf16 on a GPU that supports it (inference, and the frozen weights under
+        LoRA, whose adapters peft keeps in fp32) and fp32 on CPU and for full fine-tuning's
+        master weights; or one dtype for everything.
+    attn_implementation: "auto" leaves it to transformers (sdpa where the model supports it);
+        or "eager", "sdpa", "flash_attention_2".
+    """
+
+    trust_remote_code: bool
+    dtype: str
+    attn_implementation: str
+
+    def __post_init__(self) -> None:
+        if self.dtype not in DTYPES:
+            raise ValueError(f"model.dtype must be one of {DTYPES}, got {self.dtype!r}")
+        if self.attn_implementation not in ATTENTION:
+            raise ValueError(
+                f"model.attn_implementation must be one of {ATTENTION}, "
+                f"got {self.attn_implementation!r}"
+            )
+
+    @classmethod
+    def from_params(cls, params: dict) -> LoadConfig:
+        from videostar.core import config
+
+        return cls(
+            trust_remote_code=config.value("model.trust_remote_code", bool, params),
+            dtype=config.value("model.dtype", str, params),
+            attn_implementation=config.value("model.attn_implementation", str, params),
+        )

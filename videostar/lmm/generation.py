@@ -112,14 +112,8 @@ def generate(
     with torch.inference_mode():
         for batch_index, start in enumerate(range(0, len(items), cfg.batch_size)):
             batch = items[start : start + cfg.batch_size]
-            inputs = processor(
-                text=[family.prompt(processor, text) for _, text in batch],
-                videos=[np.asarray(frames) for frames, _ in batch],
-                padding=True,
-                padding_side="left",
-                do_sample_frames=False,
-                return_tensors="pt",
-            ).to(device)
+            texts, videos = [text for _, text in batch], [frames for frames, _ in batch]
+            inputs = family.inputs(processor, texts, videos, padding_side="left").to(device)
             outputs.extend(_generate_batch(model, tokenizer, inputs, config, seed, batch_index))
             bar.update(len(batch))
     bar.close()

@@ -14,7 +14,9 @@ Model folders ``load`` understands:
 - a peft LoRA adapter folder with ``base.json`` ``{"base": <folder relative to the repo root>}``,
   where the base is the folder the trained model was loaded from — itself possibly an adapter
   folder. ``load`` follows the chain down to a full model (or identity.json) and merges every
-  adapter on the way back up, oldest first.
+  adapter on the way back up, oldest first;
+- a folder with ``base.json`` and no adapter (``save_alias``): the same model as its base (a
+  cycle that kept no sample), stored without a copy of the weights.
 
 Hardware never comes from params: the device is ``$VIDEOSTAR_DEVICE`` (default ``cuda`` when
 available, else ``cpu``).
@@ -22,6 +24,7 @@ available, else ``cpu``).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import warnings
 from pathlib import Path
@@ -42,11 +45,17 @@ def resolve_device() -> torch.device:
     return torch.device(name)
 
 
-def resolve_dtype(device: torch.device, *, for_training: bool = False) -> torch.dtype:
-    """bf16 for inference on a GPU that supports it; fp32 otherwise.
+def resolve_dtype(
+    device: torch.device, *, for_training: bool = False, setting: str = "auto"
+) -> torch.dtype:
+    """``setting`` when it names a dtype; for "auto", bf16 for inference on a GPU that supports
+    it and fp32 otherwise.
 
-    Training keeps fp32 master weights (AdamW on bf16 weights loses small updates) and uses autocast.
+    Full training keeps fp32 master weights (AdamW on bf16 weights loses small updates) and uses
+    autocast. Under LoRA the base weights are frozen, so "auto" loads them like inference.
     """
+    if setting != "auto":
+        return getattr(torch, setting)
     if device.type == "cuda" and not for_training and torch.cuda.is_bf16_supported():
         return torch.bfloat16
     return torch.float32
@@ -78,18 +87,27 @@ def adapter_chain(path: Path | str) -> tuple[Path, list[Path]]:
         if current.resolve() in seen:
             raise ValueError(f"LoRA adapter chain of {path} loops back to {current}")
         seen.add(current.resolve())
-        adapters.append(current)
+        if (current / ADAPTER_CONFIG).exists():  # else an alias of its base
+            adapters.append(current)
         current = Path(read_json(current / BASE_FILE)["base"])
     return current, adapters[::-1]
 
 
 def load(
-    path: Path | str, *, trust_remote_code: bool = False, for_training: bool = False
+    path: Path | str,
+    *,
+    trust_remote_code: bool = False,
+    for_training: bool = False,
+    frozen: bool = False,
+    dtype: str = "auto",
+    attn_implementation: str = "auto",
 ) -> tuple[Any, Any]:
     """Load (model, processor) from a saved folder, an ``identity.json`` folder or a LoRA folder.
 
-    ``for_training`` keeps fp32 weights and train mode; otherwise eval mode in the device's
-    inference dtype. LoRA adapters (a chain of them) are always merged into their base.
+    ``for_training`` keeps train mode (and, for full training, fp32 weights); ``frozen``: the
+    weights will not be trained (LoRA), so they load in the inference dtype. Otherwise eval mode
+    in the device's inference dtype. ``dtype`` and ``attn_implementation`` are
+    ``LoadConfig``'s. LoRA adapters (a chain of them) are always merged into their base.
     ``trust_remote_code`` is the only switch for remote code.
     """
     from transformers import AutoModelForImageTextToText, AutoProcessor
@@ -111,12 +129,16 @@ def load(
     processor = AutoProcessor.from_pretrained(
         source, revision=revision, trust_remote_code=trust_remote_code
     )
+    attention = (
+        {} if attn_implementation == "auto" else {"attn_implementation": attn_implementation}
+    )
     model = AutoModelForImageTextToText.from_pretrained(
         source,
         revision=revision,
         trust_remote_code=trust_remote_code,
         use_safetensors=True,
-        dtype=resolve_dtype(device, for_training=for_training),
+        dtype=resolve_dtype(device, for_training=for_training and not frozen, setting=dtype),
+        **attention,
     ).to(device)
     if adapters:
         from peft import PeftModel
@@ -125,6 +147,51 @@ def load(
             model = PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()
     model.train(for_training)
     return model, processor
+
+
+def _relative(base_dir: Path) -> str:
+    return Path(os.path.relpath(Path(base_dir).resolve(), Path.cwd())).as_posix()
+
+
+def fingerprint(folder: Path) -> str:
+    """A digest of every file's path and bytes under ``folder``."""
+    digest = hashlib.blake2b(digest_size=16)
+    for path in sorted(p for p in Path(folder).rglob("*") if p.is_file()):
+        digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
+        with open(path, "rb") as f:
+            while chunk := f.read(1 << 20):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
+def identity(name_or_path: str, revision: str | None) -> dict[str, Any]:
+    """What ``identity.json`` records of a pretrained model, so that a different model reruns
+    what depends on it: a local folder with its fingerprint (a changed checkpoint changes it), a
+    hub id with its pinned revision (without one, the same id may name other weights tomorrow).
+    """
+    if Path(name_or_path).is_dir():
+        return {"name_or_path": name_or_path, "revision": None,
+                "fingerprint": fingerprint(Path(name_or_path))}  # fmt: skip
+    if not revision:
+        raise ValueError(
+            f"model.name_or_path {name_or_path!r} is not a local folder, so it is taken as a hub "
+            "id: pin model.revision to the commit you want (or download it and point "
+            "model.name_or_path at the folder), so a run can be reproduced"
+        )
+    return {"name_or_path": name_or_path, "revision": revision}
+
+
+def save_alias(out_dir: Path, *, base_dir: Path) -> None:
+    """Write ``out_dir`` as the same model as ``base_dir``: ``base.json`` only, no weights. It
+    holds the base's fingerprint, so when the base changes, so do the alias's bytes, and DVC
+    reruns what was computed from the alias."""
+    out_dir = Path(out_dir)
+    if Path(base_dir).resolve() == out_dir.resolve():
+        raise ValueError(f"a model cannot be an alias of itself: {out_dir}")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_json(
+        out_dir / BASE_FILE, {"base": _relative(base_dir), "fingerprint": fingerprint(base_dir)}
+    )
 
 
 def save(model: Any, processor: Any, out_dir: Path, *, base_dir: Path | None = None) -> None:
@@ -151,7 +218,7 @@ def save(model: Any, processor: Any, out_dir: Path, *, base_dir: Path | None = N
         )
     if Path(base_dir).resolve() == out_dir.resolve():
         raise ValueError(f"a LoRA adapter cannot be its own base: {out_dir}")
-    base = Path(os.path.relpath(Path(base_dir).resolve(), Path.cwd())).as_posix()
+    base = _relative(base_dir)
     model.save_pretrained(out_dir)
     # peft writes a boilerplate model card naming the base by whatever path it was loaded from,
     # and stores target_modules as a set (order varies with PYTHONHASHSEED): normalise both so

@@ -11,7 +11,6 @@ comes from ``families``.
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -45,87 +44,92 @@ def lr_at(step: int, total: int, cfg: TrainConfig) -> float:
 
 @dataclass
 class Encoded:
-    """Everything a training batch needs, computed once per dataset."""
+    """Everything a training batch needs, computed once per dataset: each example's prompt as
+    its family encodes it for ``generate``, and its response's token ids."""
 
-    family: families.Family
-    input_ids: list[torch.Tensor]  # prompt + response + eos, one 1-D tensor per example
-    prompt_lens: list[int]
-    video_index: list[int]  # example -> index into clips
-    clips: list[dict[str, torch.Tensor]]  # per distinct video: the family's per-clip tensors
+    prompts: list[families.EncodedPrompt]
+    responses: list[torch.Tensor]
 
-
-def _frames_key(frames: np.ndarray) -> bytes:
-    return hashlib.blake2b(
-        repr((frames.shape, frames.dtype.str)).encode() + frames.tobytes(), digest_size=16
-    ).digest()
+    @property
+    def prompt_lens(self) -> list[int]:
+        return [len(p.ids) for p in self.prompts]
 
 
 def encode_examples(
     processor: Any,
     examples: Sequence[tuple[np.ndarray, str, str]],
     family: families.Family,
-    *,
-    chunk: int = 256,
 ) -> Encoded:
     """Tokenize and preprocess training examples once.
 
-    Each distinct frames array is preprocessed once (clips repeat across the examples of one
-    clip), ``chunk`` clips per processor call; its patches stay in memory as fp32 (8 frames at
-    32 px: 96 KiB a clip). Prompt and response are tokenized separately — the prompt exactly as
-    ``generate`` tokenizes it, the response as the model should emit it — so training and
-    inference see the same token boundaries.
+    Prompt and response are tokenized separately — the prompt exactly as ``generate`` encodes it
+    (``family.encode``), the response as the model should emit it (``family.response``) — so
+    training and inference see the same token boundaries.
     """
-    tokenizer = processor.tokenizer
-    keys: dict[bytes, int] = {}
-    distinct: list[np.ndarray] = []
-    video_index = []
-    for frames, _, _ in examples:
-        arr = np.ascontiguousarray(frames)
-        key = _frames_key(arr)
-        if key not in keys:
-            keys[key] = len(distinct)
-            distinct.append(arr)
-        video_index.append(keys[key])
-
-    clips: list[dict[str, torch.Tensor]] = []
-    for start in range(0, len(distinct), chunk):
-        clips.extend(family.encode_videos(processor, distinct[start : start + chunk]))
-
-    video_token = processor.video_token
-    prompts = []
-    for (_, text, _), vi in zip(examples, video_index, strict=True):
-        n_tokens = family.video_tokens(processor, clips[vi])
-        prompts.append(family.prompt(processor, text).replace(video_token, video_token * n_tokens))
-    responses = [response + tokenizer.eos_token for _, _, response in examples]
-    prompt_ids = tokenizer(prompts, add_special_tokens=False)["input_ids"]
-    response_ids = tokenizer(responses, add_special_tokens=False)["input_ids"]
-    return Encoded(
-        family=family,
-        input_ids=[torch.tensor(p + r) for p, r in zip(prompt_ids, response_ids, strict=True)],
-        prompt_lens=[len(p) for p in prompt_ids],
-        video_index=video_index,
-        clips=clips,
-    )
+    prompts = family.encode(processor, [(frames, text) for frames, text, _ in examples])
+    responses = [family.response(processor, response) for _, _, response in examples]
+    response_ids = processor.tokenizer(responses, add_special_tokens=False)["input_ids"]
+    return Encoded(prompts=prompts, responses=[torch.tensor(r) for r in response_ids])
 
 
-def collate(enc: Encoded, rows: Sequence[int], pad_id: int, video_id: int) -> dict[str, Any]:
-    """Right-padded batch with labels only on response tokens (+ the closing eos)."""
-    length = max(len(enc.input_ids[r]) for r in rows)
-    input_ids = torch.full((len(rows), length), pad_id, dtype=torch.long)
-    labels = torch.full((len(rows), length), IGNORE_INDEX, dtype=torch.long)
-    attention_mask = torch.zeros((len(rows), length), dtype=torch.long)
-    for i, r in enumerate(rows):
-        ids = enc.input_ids[r]
-        input_ids[i, : len(ids)] = ids
-        attention_mask[i, : len(ids)] = 1
-        labels[i, enc.prompt_lens[r] : len(ids)] = ids[enc.prompt_lens[r] :]
-    clips = [enc.clips[enc.video_index[r]] for r in rows]
+def collate(enc: Encoded, rows: Sequence[int], pad_id: int) -> dict[str, Any]:
+    """Right-padded batch with labels only on response tokens (+ the closing end-of-turn token):
+    -100 on every prompt, video and padding position."""
+    prompts = [enc.prompts[r] for r in rows]
+    lengths = [len(p.ids) + len(enc.responses[r]) for p, r in zip(prompts, rows, strict=True)]
+    shape = (len(rows), max(lengths))
+    input_ids = torch.full(shape, pad_id, dtype=torch.long)
+    labels = torch.full(shape, IGNORE_INDEX, dtype=torch.long)
+    attention_mask = torch.zeros(shape, dtype=torch.long)
+    sequence = {k: torch.zeros(shape, dtype=v.dtype) for k, v in prompts[0].sequence.items()}
+    for i, (prompt, r) in enumerate(zip(prompts, rows, strict=True)):
+        n, total = len(prompt.ids), lengths[i]
+        input_ids[i, :n] = prompt.ids
+        input_ids[i, n:total] = enc.responses[r]
+        attention_mask[i, :total] = 1
+        labels[i, n:total] = enc.responses[r]
+        for key, values in prompt.sequence.items():
+            sequence[key][i, :n] = values
+    visual = {k: torch.cat([p.visual[k] for p in prompts]) for k in prompts[0].visual}
     return {
         "input_ids": input_ids,
         "attention_mask": attention_mask,
         "labels": labels,
-        **enc.family.batch_inputs(input_ids, video_id, clips),
+        **sequence,
+        **visual,
     }
+
+
+def _accumulate(
+    model: Any,
+    enc: Encoded,
+    rows: list[int],
+    micro: int,
+    pad_id: int,
+    device: torch.device,
+    autocast: Any,
+) -> float:
+    """Backward over ``rows`` in micro-batches of ``micro``; returns the batch's mean token loss.
+
+    Each micro-batch's mean loss is weighted by its share of the batch's label tokens, so the
+    accumulated gradient is the gradient of the whole batch's mean (the model's loss is a mean
+    over the label tokens of what it is given)."""
+    chunks = [rows[i : i + micro] for i in range(0, len(rows), micro)]
+    tokens = [sum(len(enc.responses[r]) for r in chunk) for chunk in chunks]
+    total = sum(tokens)
+    value = 0.0
+    for chunk, n_tokens in zip(chunks, tokens, strict=True):
+        batch = {k: v.to(device) for k, v in collate(enc, chunk, pad_id).items()}
+        with autocast:
+            loss = model(**batch).loss * (n_tokens / total)
+        loss.backward()
+        value += loss.item()
+    return value
+
+
+def _targets(targets: tuple[str, ...] | str) -> list[str] | str:
+    """peft's target_modules: name suffixes as a list, or one regex string matched whole."""
+    return targets if isinstance(targets, str) else list(targets)
 
 
 def _wrap_lora(model: Any, cfg: TrainConfig, family: families.Family) -> Any:
@@ -135,7 +139,7 @@ def _wrap_lora(model: Any, cfg: TrainConfig, family: families.Family) -> Any:
         r=cfg.lora_r,
         lora_alpha=cfg.lora_alpha,
         lora_dropout=cfg.lora_dropout,
-        target_modules=list(cfg.lora_targets or family.lora_targets),
+        target_modules=_targets(cfg.lora_targets or family.lora_targets),
         bias="none",
     )
     return get_peft_model(model, lora)
@@ -174,13 +178,13 @@ def train(
     else:
         for p in model.parameters():
             p.requires_grad_(True)
+    if cfg.gradient_checkpointing:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     device = next(model.parameters()).device
     model.train()
 
     enc = encode_examples(processor, examples, family)
-    tokenizer = processor.tokenizer
-    pad_id = tokenizer.pad_token_id
-    video_id = tokenizer.convert_tokens_to_ids(processor.video_token)
+    pad_id = processor.tokenizer.pad_token_id
 
     params = [p for p in model.parameters() if p.requires_grad]
     # No weight decay on norms and biases, as usual for transformers.
@@ -200,6 +204,7 @@ def train(
 
     n = len(examples)
     batch_size = min(cfg.batch_size, n)
+    micro = min(cfg.micro_batch_size or batch_size, batch_size)
     order = torch.randperm(n, generator=generator).tolist()
     cursor = 0
     losses: list[float] = []
@@ -210,15 +215,11 @@ def train(
             cursor = 0
         rows = order[cursor : cursor + batch_size]
         cursor += batch_size
-        batch = {k: v.to(device) for k, v in collate(enc, rows, pad_id, video_id).items()}
-        with autocast:
-            loss = model(**batch).loss
-        loss.backward()
+        value = _accumulate(model, enc, rows, micro, pad_id, device, autocast)
         torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
         optimizer.step()
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
-        value = loss.item()
         losses.append(round(value, 4))
         if log is not None:
             log(step, value)

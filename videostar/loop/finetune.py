@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
 from videostar.core.records import write_json, write_jsonl
 from videostar.lmm import loading, training
-from videostar.lmm.config import TrainConfig
+from videostar.lmm.config import LoadConfig, TrainConfig
 from videostar.loop.training_set import (
     general_count,
     general_samples,
@@ -46,7 +46,7 @@ def fit(
     cfg: CycleTrainConfig,
     num_frames: int,
     seed: int,
-    trust_remote_code: bool = False,
+    runtime: LoadConfig,
 ) -> dict[str, Any]:
     """Fine-tune ``init`` on ``samples`` plus a general share; write the model (an adapter that
     names ``init`` as its base, for LoRA) and samples.jsonl + llava.json under ``records_dir``.
@@ -55,24 +55,27 @@ def fit(
     pool, skipped = read_general(Path(cfg.general_data), Path(cfg.general_videos))
     general = general_samples(pool, general_count(len(samples), cfg.general_share), seed)
     mixed = samples + general
-    frames, errors = load_clips((clip_ref(s) for s in mixed), num_frames)
-    if errors:
-        raise RuntimeError(f"train: {len(errors)} training videos failed to decode: {errors}")
-    lm, processor = loading.load(init, for_training=True, trust_remote_code=trust_remote_code)
     stats: dict[str, Any] = {"init": str(init), "kept": len(samples), "general": len(general),
                              "general_pool": len(pool), "general_skipped": skipped}  # fmt: skip
     if samples:
+        frames, errors = load_clips((clip_ref(s) for s in mixed), num_frames)
+        if errors:
+            raise RuntimeError(f"train: {len(errors)} training videos failed to decode: {errors}")
+        frozen = cfg.method == "lora"
+        lm, processor = loading.load(init, for_training=True, frozen=frozen, **asdict(runtime))
         examples = [(frames[clip_ref(s)], s["question"], s["text"]) for s in mixed]
         result = training.train(
             lm, processor, examples, replace(recipe(cfg), seed=seed), progress=True
         )
-        lm = result["model"]  # LoRA wraps the model in a new object
+        # LoRA wraps the model in a new object, saved as the adapter alone.
+        loading.save(result["model"], processor, out, base_dir=init)
         stats.update({k: result[k] for k in ("steps", "loss_first", "loss_last")})
     else:
-        # Nothing verified: training on general data alone would not be this cycle's model.
-        print("train: no verified samples; the model is the initial model unchanged")
+        # Nothing verified: training on general data alone would not be this cycle's model, and
+        # a copy of the initial model would only fill the cache (gigabytes for a real model).
+        print("train: no verified samples; the model is the initial model, unchanged")
+        loading.save_alias(out, base_dir=init)
         stats.update({"steps": 0, "loss_first": None, "loss_last": None})
-    loading.save(lm, processor, out, base_dir=init)
     write_jsonl(records_dir / "samples.jsonl", [provenance(s) for s in mixed])
     write_json(records_dir / "llava.json", [llava_record(s) for s in mixed])
     return stats

@@ -10,12 +10,13 @@ text, and ``error`` (the reason, when the video could not be decoded; the row is
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from videostar.core import seeding
 from videostar.labels import render_hint
 from videostar.lmm import generation, loading
-from videostar.lmm.config import SamplingConfig
+from videostar.lmm.config import LoadConfig, SamplingConfig
 from videostar.loop.questions import QUESTION_KEYS
 from videostar.prompts import PromptsConfig, answer_prompt, rationale_prompt
 from videostar.video.frames import clip_ref, load_clips
@@ -52,13 +53,13 @@ def generate_rows(
     sampling: SamplingConfig,
     num_frames: int,
     seed: int,
-    trust_remote_code: bool = False,
+    runtime: LoadConfig,
 ) -> list[dict[str, Any]]:
     frames, errors = load_clips((clip_ref(r) for r in rows), num_frames)
     todo = [r for r in rows if clip_ref(r) in frames]
     texts: list[str] = []
     if todo:
-        lm, processor = loading.load(model_dir, trust_remote_code=trust_remote_code)
+        lm, processor = loading.load(model_dir, **asdict(runtime))
         items = [(frames[clip_ref(r)], build_prompt(kind, r, prompts)) for r in todo]
         texts = generation.generate(lm, processor, items, sampling, seed=seed, progress=True)
     by_id = {r["id"]: t for r, t in zip(todo, texts, strict=True)}

@@ -1,0 +1,102 @@
+"""What every video LMM family shares: the generic path through the family's own processor.
+
+A family turns one (video, user text) turn into the exact model inputs ``generate`` uses, and a
+training prompt into the same inputs, so training sees what inference sees. The generic path asks
+the processor for everything (chat template, video token expansion, pixel tensors, position and
+grid inputs); a family overrides only what its processor does differently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+# Rebuilt for every training batch (prompt + response + padding), never taken from the processor.
+_REBUILT = ("input_ids", "attention_mask")
+
+
+@dataclass
+class EncodedPrompt:
+    """One training prompt as the processor gives it, before the response is appended.
+
+    ids: the prompt's token ids (1-D), video tokens expanded; sequence: other per-token inputs
+    (1-D, aligned with ``ids``, e.g. Qwen's ``mm_token_type_ids``; the response and padding get
+    0); visual: the clip's tensors (pixels, grids, ...), concatenated along dim 0 over a batch.
+    """
+
+    ids: torch.Tensor
+    sequence: dict[str, torch.Tensor] = field(default_factory=dict)
+    visual: dict[str, torch.Tensor] = field(default_factory=dict)
+
+
+def split_inputs(inputs: Any) -> EncodedPrompt:
+    """An ``EncodedPrompt`` from the processor's output for a batch of one prompt."""
+    ids = inputs["input_ids"]
+    sequence, visual = {}, {}
+    for key, value in inputs.items():
+        if key in _REBUILT or not torch.is_tensor(value):
+            continue
+        if value.shape == ids.shape:
+            sequence[key] = value[0]
+        else:
+            visual[key] = value
+    return EncodedPrompt(ids=ids[0], sequence=sequence, visual=visual)
+
+
+@dataclass(frozen=True)
+class Family:
+    """One model family's decisions.
+
+    model_types: the ``config.model_type`` values it serves.
+    lora_targets: default LoRA target modules (used when ``TrainConfig.lora_targets`` is empty):
+        module-name suffixes, or one regular expression that peft matches against full names
+        (to keep the vision tower out when it shares the language model's projection names).
+    """
+
+    model_types: tuple[str, ...]
+    lora_targets: tuple[str, ...] | str
+
+    def conversation(self, text: str) -> list[dict[str, Any]]:
+        """One user turn showing the video, then the text."""
+        return [{"role": "user", "content": [{"type": "video"}, {"type": "text", "text": text}]}]
+
+    def prompt(self, processor: Any, text: str) -> str:
+        """The chat-templated prompt, ending with the assistant's generation prompt."""
+        return processor.apply_chat_template(
+            self.conversation(text), tokenize=False, add_generation_prompt=True
+        )
+
+    def video_kwargs(self) -> dict[str, Any]:
+        """Processor arguments for videos: the frames given are exactly the frames to show."""
+        return {"do_sample_frames": False}
+
+    def inputs(
+        self,
+        processor: Any,
+        texts: Sequence[str],
+        videos: Sequence[np.ndarray],
+        padding_side: str = "left",
+    ) -> Any:
+        """Model inputs for user ``texts`` (not yet templated), one video each, padded."""
+        return processor(
+            text=[self.prompt(processor, t) for t in texts],
+            videos=[np.asarray(v) for v in videos],
+            padding=True,
+            padding_side=padding_side,
+            return_tensors="pt",
+            **self.video_kwargs(),
+        )
+
+    def encode(
+        self, processor: Any, items: Sequence[tuple[np.ndarray, str]]
+    ) -> list[EncodedPrompt]:
+        """Each (frames, user text) prompt exactly as ``inputs`` makes it, one processor call each."""
+        return [split_inputs(self.inputs(processor, [text], [frames])) for frames, text in items]
+
+    def response(self, processor: Any, text: str) -> str:
+        """The text the model should emit after the prompt, closed by its end-of-turn token."""
+        return text + processor.tokenizer.eos_token

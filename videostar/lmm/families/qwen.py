@@ -1,0 +1,119 @@
+"""Qwen2-VL and Qwen2.5-VL: the generic processor path, with training prompts encoded faster.
+
+Training sets repeat clips (several questions per video, the corpus's several kinds per clip), so
+each distinct clip is preprocessed once, in chunks, by the video processor, and prompts are
+tokenized in bulk with the video token expanded as the processor would expand it. The result is
+the same tensors ``inputs`` gives (a test checks this). Qwen2.5-VL adds ``second_per_grid_ts``,
+the seconds per temporal patch, to M-RoPE.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from videostar.lmm.families.base import EncodedPrompt, Family
+
+# M-RoPE token types (processor convention): 0 text, 1 image, 2 video.
+_VIDEO_TOKEN_TYPE = 2
+_TEXT_ATTENTION = ("q_proj", "k_proj", "v_proj", "o_proj")
+
+
+def _frames_key(frames: np.ndarray) -> bytes:
+    return hashlib.blake2b(
+        repr((frames.shape, frames.dtype.str)).encode() + frames.tobytes(), digest_size=16
+    ).digest()
+
+
+@dataclass(frozen=True)
+class QwenVL(Family):
+    """clip_keys: per-video processor outputs beyond ``pixel_values_videos``/``video_grid_thw``
+    that the model needs (concatenated over a batch's clips, in clip order)."""
+
+    clip_keys: tuple[str, ...] = ()
+
+    def encode_videos(
+        self, processor: Any, videos: Sequence[np.ndarray]
+    ) -> list[dict[str, torch.Tensor]]:
+        """Preprocess clips exactly as the processor does for ``generate``; one dict per clip:
+        ``pixel_values_videos`` (patches, patch_dim), ``video_grid_thw`` (1, 3), plus
+        ``clip_keys`` (each (1,))."""
+        if not videos:
+            return []
+        if self.clip_keys:
+            # Extra per-clip values (e.g. Qwen2.5-VL's second_per_grid_ts) come from the processor
+            # itself; a text of one video token per clip makes it process just the videos.
+            out = processor(
+                text=[processor.video_token] * len(videos),
+                videos=list(videos),
+                return_tensors="pt",
+                **self.video_kwargs(),
+            )
+        else:
+            out = processor.video_processor(
+                videos=list(videos), return_tensors="pt", **self.video_kwargs()
+            )
+        grids = out["video_grid_thw"]
+        sizes = grids.prod(dim=1).tolist()
+        clips = [
+            {"pixel_values_videos": pixels, "video_grid_thw": grid[None]}
+            for pixels, grid in zip(
+                torch.split(out["pixel_values_videos"], sizes), grids, strict=True
+            )
+        ]
+        for key in self.clip_keys:
+            values = torch.as_tensor(out[key]).reshape(len(clips), -1)
+            for clip, value in zip(clips, values, strict=True):
+                clip[key] = value
+        return clips
+
+    def encode(
+        self, processor: Any, items: Sequence[tuple[np.ndarray, str]], *, chunk: int = 256
+    ) -> list[EncodedPrompt]:
+        keys: dict[bytes, int] = {}
+        distinct: list[np.ndarray] = []
+        video_index = []
+        for frames, _ in items:
+            arr = np.ascontiguousarray(frames)
+            key = _frames_key(arr)
+            if key not in keys:
+                keys[key] = len(distinct)
+                distinct.append(arr)
+            video_index.append(keys[key])
+        clips: list[dict[str, torch.Tensor]] = []
+        for start in range(0, len(distinct), chunk):
+            clips.extend(self.encode_videos(processor, distinct[start : start + chunk]))
+
+        token = processor.video_token
+        merge = processor.video_processor.merge_size**2
+        prompts = []
+        for (_, text), vi in zip(items, video_index, strict=True):
+            n_tokens = int(clips[vi]["video_grid_thw"].prod()) // merge
+            prompts.append(self.prompt(processor, text).replace(token, token * n_tokens))
+        video_id = processor.tokenizer.convert_tokens_to_ids(token)
+        encoded = []
+        for ids, vi in zip(
+            processor.tokenizer(prompts, add_special_tokens=False)["input_ids"],
+            video_index,
+            strict=True,
+        ):
+            ids = torch.tensor(ids)
+            # M-RoPE needs to know which positions are video tokens.
+            types = (ids == video_id).int() * _VIDEO_TOKEN_TYPE
+            encoded.append(EncodedPrompt(ids, {"mm_token_type_ids": types}, clips[vi]))
+        return encoded
+
+
+FAMILIES: tuple[Family, ...] = (
+    QwenVL(model_types=("qwen2_vl",), lora_targets=_TEXT_ATTENTION),
+    QwenVL(
+        model_types=("qwen2_5_vl",),
+        lora_targets=_TEXT_ATTENTION,
+        clip_keys=("second_per_grid_ts",),
+    ),
+)

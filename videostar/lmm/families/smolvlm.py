@@ -1,0 +1,66 @@
+"""SmolVLM2 (HuggingFaceTB/SmolVLM2-*-Video-Instruct): the generic processor path, with three
+differences.
+
+- Timestamps: SmolVLMProcessor expands a video into "You are provided the following series of N
+  frames from a H:MM:SS [H:MM:SS] video." and one "Frame from MM:SS:" image per frame, times from
+  the video's metadata. The frames given are already sampled and carry no times, so, as for
+  Qwen3-VL, each clip is described as sampled at the processor's own rate (1 fps for SmolVLM2):
+  the same text in training and generation.
+- Frames as images: the model flattens ``pixel_values`` (batch, frames, 3, H, W) into single
+  images, drops all-zero (padding) frames, and fills the <image> tokens in order, so a clip's
+  frames are kept as (frames, 1, 3, H, W): clips of different lengths then concatenate along
+  dim 0 into the same images in the same order, with no padding frames.
+- Response: the generation prompt ends "Assistant:" and the template writes an assistant turn as
+  "Assistant: text<end_of_utterance>", so the response starts with a space.
+
+The SigLIP vision tower names its attention ``self_attn.{q,k,v}_proj`` like the Llama language
+model, so the default LoRA targets are a regular expression over the language model's names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from videostar.lmm.families.base import EncodedPrompt, Family
+from videostar.lmm.families.qwen3 import nominal_metadata
+
+_TEXT_ATTENTION = r".*\.text_model\.layers\.\d+\.self_attn\.(q_proj|k_proj|v_proj|o_proj)"
+
+
+@dataclass(frozen=True)
+class SmolVLM(Family):
+    def inputs(
+        self,
+        processor: Any,
+        texts: Sequence[str],
+        videos: Sequence[np.ndarray],
+        padding_side: str = "left",
+    ) -> Any:
+        return processor(
+            text=[self.prompt(processor, t) for t in texts],
+            videos=[np.asarray(v) for v in videos],
+            video_metadata=[nominal_metadata(processor, v) for v in videos],
+            padding=True,
+            padding_side=padding_side,
+            return_tensors="pt",
+            **self.video_kwargs(),
+        )
+
+    def encode(
+        self, processor: Any, items: Sequence[tuple[np.ndarray, str]]
+    ) -> list[EncodedPrompt]:
+        prompts = super().encode(processor, items)
+        for prompt in prompts:
+            # (1, frames, ...) -> (frames, 1, ...): one image per row.
+            prompt.visual = {k: v[0].unsqueeze(1) for k, v in prompt.visual.items()}
+        return prompts
+
+    def response(self, processor: Any, text: str) -> str:
+        return " " + text + processor.tokenizer.eos_token
+
+
+FAMILIES: tuple[Family, ...] = (SmolVLM(model_types=("smolvlm",), lora_targets=_TEXT_ATTENTION),)
