@@ -11,15 +11,21 @@ answer: the training questions with the paper's step-by-step prompt (params `pro
 `sampling.answer`); rationale: the failed rows of a verified answers file, with the gold labels
 as a hint (`prompts.rationale`, `sampling.rationale`); eval: every held-out question, bare
 (`sampling.eval`, greedy). Sampling is seeded from `sampling.seed`, the kind and NAME.
+
+A killed run loses nothing: finished batches are kept in `.videostar/partial/<kind>_<NAME>/`
+(outside the outputs, which DVC deletes before a rerun), keyed by the rows, the model's bytes,
+the settings and the code; rerunning computes only the rest and writes the same bytes as an
+uninterrupted run. Another key never reuses them.
 """
 
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from videostar.core import config
+from videostar.core.partial import PartialBatches
 from videostar.core.records import read_jsonl, write_jsonl
 from videostar.lmm.config import LoadConfig, SamplingConfig
 from videostar.loop import generation
@@ -48,17 +54,22 @@ def main() -> None:
     args = parser.parse_args()
     params = config.load_params()
     sampling = config.section(SamplingParams, "sampling", params)
+    prompts = config.section(PromptsConfig, "prompts", params)
+    runtime = LoadConfig.from_params(params)
+    rows = generation.select_rows(args.kind, read_jsonl(args.rows))
+    seed = generation.stage_seed(sampling.seed, args.kind, args.name)
+    decoding = getattr(sampling, args.kind)
+    settings = {"prompts": asdict(prompts), "sampling": asdict(decoding), "seed": seed,
+                "num_frames": sampling.num_frames, "runtime": asdict(runtime)}  # fmt: skip
+    store = PartialBatches.open(
+        f"{args.kind}@{args.name}",
+        generation.resume_key(args.kind, args.name, rows, args.model, settings),
+    )
     out = generation.generate_rows(
-        args.kind,
-        generation.select_rows(args.kind, read_jsonl(args.rows)),
-        args.model,
-        config.section(PromptsConfig, "prompts", params),
-        getattr(sampling, args.kind),
-        sampling.num_frames,
-        generation.stage_seed(sampling.seed, args.kind, args.name),
-        LoadConfig.from_params(params),
+        args.kind, rows, args.model, prompts, decoding, sampling.num_frames, seed, runtime, store
     )
     write_jsonl(args.out, out)
+    store.close()
     errors = sum(1 for r in out if r["error"])
     print(f"generate --kind {args.kind}: {len(out)} rows ({errors} video errors) -> {args.out}")
 

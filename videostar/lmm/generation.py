@@ -13,7 +13,7 @@ ids are kept (Qwen2-VL-Instruct stops on several ids), falling back to the token
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -92,12 +92,16 @@ def generate(
     cfg: SamplingConfig,
     seed: int,
     progress: bool = False,
+    done: Mapping[int, list[str]] | None = None,
+    on_batch: Callable[[int, list[str]], None] | None = None,
 ) -> list[str]:
     """Answer each (frames, user text) item; returns the assistant texts in input order.
 
     Batches of ``cfg.batch_size`` are left-padded. Batch ``i`` is seeded from
     ``seeding.derive(seed, "batch", i)``, so outputs do not depend on what ran before; greedy
-    outputs do not depend on batching at all (up to float rounding of padded positions).
+    outputs do not depend on batching at all (up to float rounding of padded positions). That
+    makes resuming exact: ``done`` holds batches finished before (their texts are reused, not
+    recomputed), and ``on_batch(i, texts)`` is called as each new batch finishes.
     """
     from tqdm.auto import tqdm
 
@@ -112,9 +116,16 @@ def generate(
     with torch.inference_mode():
         for batch_index, start in enumerate(range(0, len(items), cfg.batch_size)):
             batch = items[start : start + cfg.batch_size]
+            if done and batch_index in done:
+                outputs.extend(done[batch_index])
+                bar.update(len(batch))
+                continue
             texts, videos = [text for _, text in batch], [frames for frames, _ in batch]
             inputs = family.inputs(processor, texts, videos, padding_side="left").to(device)
-            outputs.extend(_generate_batch(model, tokenizer, inputs, config, seed, batch_index))
+            new = _generate_batch(model, tokenizer, inputs, config, seed, batch_index)
+            if on_batch is not None:
+                on_batch(batch_index, new)
+            outputs.extend(new)
             bar.update(len(batch))
     bar.close()
     model.train(was_training)
