@@ -9,7 +9,7 @@ first, and use ``CHAT_TEMPLATE``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +40,17 @@ CHAT_TEMPLATE = (
 )
 
 
-def train_tokenizer(texts: Iterable[str], vocab_size: int) -> Any:
+def train_tokenizer(
+    texts: Iterable[str],
+    vocab_size: int,
+    special_tokens: Sequence[str] = SPECIAL_TOKENS,
+    chat_template: str = CHAT_TEMPLATE,
+    model_max_length: int = 4096,
+    **roles: str,
+) -> Any:
+    """A byte-level BPE trained on ``texts``, ``special_tokens`` first (ids 0, 1, ...). ``roles``:
+    the tokenizer's eos/pad/bos/unk tokens (default Qwen's eos ``<|im_end|>``, pad
+    ``<|endoftext|>``)."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
@@ -49,17 +59,16 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int) -> Any:
     bpe.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size,
-        special_tokens=list(SPECIAL_TOKENS),
+        special_tokens=list(special_tokens),
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
     bpe.train_from_iterator(list(texts), trainer=trainer)
     return PreTrainedTokenizerFast(
         tokenizer_object=bpe,
-        eos_token="<|im_end|>",
-        pad_token="<|endoftext|>",
-        chat_template=CHAT_TEMPLATE,
-        model_max_length=4096,
+        **(roles or {"eos_token": "<|im_end|>", "pad_token": "<|endoftext|>"}),
+        chat_template=chat_template,
+        model_max_length=model_max_length,
     )
 
 

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from videostar.lmm import tiny
 from videostar.lmm.loading import seed_torch
 
 # SmolVLM2's tokens: <|im_start|> opens the conversation, <end_of_utterance> closes each turn,
@@ -45,28 +46,11 @@ IMAGE_SEQ_LEN = (FRAME_SIZE // PATCH_SIZE) ** 2 // SCALE_FACTOR**2
 
 def train_tokenizer(texts: Iterable[str], vocab_size: int) -> Any:
     """A byte-level BPE on ``texts`` with SmolVLM2's special tokens and roles."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
-
-    bpe = Tokenizer(models.BPE())
-    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    bpe.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size,
-        special_tokens=list(SPECIAL_TOKENS),
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        show_progress=False,
-    )
-    bpe.train_from_iterator(list(texts), trainer=trainer)
-    return PreTrainedTokenizerFast(
-        tokenizer_object=bpe,
-        bos_token="<|im_start|>",
-        eos_token="<end_of_utterance>",
-        pad_token="<|im_end|>",
+    return tiny.train_tokenizer(
+        texts, vocab_size, SPECIAL_TOKENS, CHAT_TEMPLATE, 8192,
+        bos_token="<|im_start|>", eos_token="<end_of_utterance>", pad_token="<|im_end|>",
         unk_token="<|endoftext|>",
-        chat_template=CHAT_TEMPLATE,
-        model_max_length=8192,
-    )
+    )  # fmt: skip
 
 
 def smolvlm(out: Path, texts: Sequence[str], seed: int = 0) -> None:

@@ -74,6 +74,11 @@ class Family:
         """Processor arguments for videos: the frames given are exactly the frames to show."""
         return {"do_sample_frames": False}
 
+    def video_metadata(self, processor: Any, frames: np.ndarray) -> dict[str, Any] | None:
+        """Timing of the frames, for processors that write timestamps into the prompt (None:
+        the processor needs none)."""
+        return None
+
     def inputs(
         self,
         processor: Any,
@@ -82,9 +87,12 @@ class Family:
         padding_side: str = "left",
     ) -> Any:
         """Model inputs for user ``texts`` (not yet templated), one video each, padded."""
+        metadata = [self.video_metadata(processor, np.asarray(v)) for v in videos]
+        timing = {"video_metadata": metadata} if any(m is not None for m in metadata) else {}
         return processor(
             text=[self.prompt(processor, t) for t in texts],
             videos=[np.asarray(v) for v in videos],
+            **timing,
             padding=True,
             padding_side=padding_side,
             return_tensors="pt",

@@ -5,8 +5,8 @@ its own <|vision_start|>...<|vision_end|> block, t computed from the video's met
 indices and fps). The frames given here are already sampled and carry no times, and without
 metadata the processor guesses 24 fps (with a warning). Every clip is therefore described as
 sampled at the model's own rate (``video_processor.fps``, 2 for Qwen3-VL): frame i at i / fps
-seconds. ``inputs`` serves generation and, through ``encode``, training, so both see the same
-timestamps.
+seconds (``video_metadata``). ``inputs`` serves generation and, through ``encode``, training, so
+both see the same timestamps.
 
 The vision tower names its attention ``attn.qkv``/``attn.proj``, so the language model's
 ``q/k/v/o_proj`` suffixes keep LoRA off the vision tower.
@@ -14,7 +14,6 @@ The vision tower names its attention ``attn.qkv``/``attn.proj``, so the language
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,22 +38,8 @@ def nominal_metadata(processor: Any, frames: np.ndarray) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Qwen3VL(Family):
-    def inputs(
-        self,
-        processor: Any,
-        texts: Sequence[str],
-        videos: Sequence[np.ndarray],
-        padding_side: str = "left",
-    ) -> Any:
-        return processor(
-            text=[self.prompt(processor, t) for t in texts],
-            videos=[np.asarray(v) for v in videos],
-            video_metadata=[nominal_metadata(processor, v) for v in videos],
-            padding=True,
-            padding_side=padding_side,
-            return_tensors="pt",
-            **self.video_kwargs(),
-        )
+    def video_metadata(self, processor: Any, frames: np.ndarray) -> dict[str, Any]:
+        return nominal_metadata(processor, frames)
 
 
 FAMILIES: tuple[Family, ...] = (Qwen3VL(model_types=("qwen3_vl",), lora_targets=_TEXT_ATTENTION),)

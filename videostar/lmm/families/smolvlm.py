@@ -33,22 +33,8 @@ _TEXT_ATTENTION = r".*\.text_model\.layers\.\d+\.self_attn\.(q_proj|k_proj|v_pro
 
 @dataclass(frozen=True)
 class SmolVLM(Family):
-    def inputs(
-        self,
-        processor: Any,
-        texts: Sequence[str],
-        videos: Sequence[np.ndarray],
-        padding_side: str = "left",
-    ) -> Any:
-        return processor(
-            text=[self.prompt(processor, t) for t in texts],
-            videos=[np.asarray(v) for v in videos],
-            video_metadata=[nominal_metadata(processor, v) for v in videos],
-            padding=True,
-            padding_side=padding_side,
-            return_tensors="pt",
-            **self.video_kwargs(),
-        )
+    def video_metadata(self, processor: Any, frames: np.ndarray) -> dict[str, Any]:
+        return nominal_metadata(processor, frames)
 
     def encode(
         self, processor: Any, items: Sequence[tuple[np.ndarray, str]]
