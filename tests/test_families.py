@@ -6,7 +6,6 @@ Test ids are the family's ``model_type``: ``pytest -k video_llava`` runs one fam
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +15,8 @@ import torch
 from videostar.core.records import read_json
 from videostar.lmm import builders, families, generation, loading, training
 from videostar.lmm.config import SamplingConfig, TrainConfig
+
+pytestmark = pytest.mark.usefixtures("cpu_one_thread")
 
 MODEL_TYPES = sorted(builders.BUILDERS)
 TEXTS = [
@@ -34,16 +35,6 @@ def lora(**overrides) -> TrainConfig:
                   max_steps=100, lora_r=8, lora_alpha=16, lora_dropout=0.0, lora_targets=(),
                   seed=0, micro_batch_size=0, gradient_checkpointing=False)  # fmt: skip
     return TrainConfig(**{**fields, **overrides})
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _cpu_one_thread() -> Iterator[None]:
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("VIDEOSTAR_DEVICE", "cpu")
-        yield
-    torch.set_num_threads(previous)
 
 
 @pytest.fixture(scope="module")

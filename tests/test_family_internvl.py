@@ -6,7 +6,6 @@ language model, byte-deterministic builds. The shared behaviour is in tests/test
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +15,10 @@ from videostar.lmm import builders, families, loading, training
 from videostar.lmm.builders.internvl import IMAGE_TOKENS
 from videostar.lmm.config import TrainConfig
 
-pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")
+pytestmark = [
+    pytest.mark.usefixtures("cpu_one_thread"),
+    pytest.mark.filterwarnings("ignore::FutureWarning"),
+]
 
 LORA = TrainConfig(method="lora", lr=1e-3, weight_decay=0.0, betas=(0.9, 0.98), warmup_steps=1,
                    min_lr_ratio=0.1, grad_clip=1.0, batch_size=2, epochs=1.0, min_steps=1,
@@ -30,13 +32,6 @@ def checkpoint(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("internvl")
     builders.build("internvl", out, TEXTS)
     return out
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _cpu() -> Iterator[None]:
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("VIDEOSTAR_DEVICE", "cpu")
-        yield
 
 
 def test_a_video_becomes_one_image_line_per_frame(checkpoint: Path) -> None:

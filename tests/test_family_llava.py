@@ -6,7 +6,6 @@ vision towers, and byte-identical tiny builds.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +13,8 @@ import pytest
 
 from tests.test_families import lora
 from videostar.lmm import builders, families, loading, training
+
+pytestmark = pytest.mark.usefixtures("cpu_one_thread")
 
 MODEL_TYPES = ["video_llava", "llava_next_video", "llava_onevision"]
 TEXTS = [
@@ -35,13 +36,6 @@ FRAMES = 8
 # <video> tokens per 8-frame 32x32 clip (16 patches a frame): Video-LLaVA keeps CLIP's CLS,
 # NeXT-Video pools 2x2, OneVision pools 2x2 and adds one newline per clip.
 VIDEO_TOKENS = {"video_llava": 17 * FRAMES, "llava_next_video": 4 * FRAMES, "llava_onevision": 33}
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _cpu() -> Iterator[None]:
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("VIDEOSTAR_DEVICE", "cpu")
-        yield
 
 
 @pytest.fixture(scope="module", params=MODEL_TYPES)

@@ -8,7 +8,6 @@ batches that mix clip lengths.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -17,18 +16,10 @@ import torch
 
 from videostar.lmm import builders, families, loading, training
 
+pytestmark = pytest.mark.usefixtures("cpu_one_thread")
+
 TEXTS = ["the red ball moves left. So the answer is left.", "What colour is the ball?"] * 30
 MODEL_TYPES = ["qwen3_vl", "smolvlm"]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _cpu_one_thread() -> Iterator[None]:
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("VIDEOSTAR_DEVICE", "cpu")
-        yield
-    torch.set_num_threads(previous)
 
 
 @pytest.fixture(scope="module", params=MODEL_TYPES)
