@@ -24,6 +24,15 @@ CYCLE = ("prepare", "questions", "answer@cycle_1", "verify@cycle_1", "rationaliz
          "reverify@cycle_1", "train@cycle_1", "evalsets", "evalgen@cycle_1", "evaluate@cycle_1")  # fmt: skip
 
 
+# A 40-step tiny base rarely states a real dataset's labels, and a cycle that keeps nothing
+# trains nothing; lenient thresholds let some answers through, so training reads these
+# datasets' clips (segments, frame folders) too.
+LENIENT = ("verify.category.threshold=0", "verify.category.exclusive=false",
+           "verify.sequence.threshold=0", "verify.sequence.exclusive=false",
+           "verify.sentence.threshold=0", "verify.number.rel_tol=1000000", "verify.number.mode=any",
+           "verify.temporal_range.iou=0")  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory):
     dest = tmp_path_factory.mktemp("datasets") / "repo"
@@ -43,7 +52,7 @@ def test_one_cycle_on_each_adapter(repo, fmt):
         k: v.replace(f"{root}/", "") if isinstance(v, str) else v for k, v in prepare.items()
     }
     compose(root, env, f"dataset={fmt}", "prepare.max_reject_fraction=0.2",
-            *(override(k, v) for k, v in prepare.items()))  # fmt: skip
+            *(override(k, v) for k, v in prepare.items()), *LENIENT)  # fmt: skip
     params = yaml.safe_load((root / "params.yaml").read_text())
     assert params["prepare"]["format"] == fmt
     output = run(["dvc", "repro", "train@cycle_1", "evaluate@cycle_1"], root, env)
@@ -65,8 +74,9 @@ def test_one_cycle_on_each_adapter(repo, fmt):
     assert all(len(a["verdicts"]) == len(a["labels"]) for a in answers if not a.get("error"))
     rationales = read_jsonl(root / "data/cycles/cycle_1/verified/rationales.jsonl")
     assert {r["id"] for r in rationales} == {a["id"] for a in answers if not a["ok"]}
-    assert (root / "models/cycle_1/config.json").is_file()
+    assert (root / "models/cycle_1/config.json").is_file()  # trained, not the base unchanged
     trained = read_json(root / "metrics/train/cycle_1.json")
+    assert trained["training"]["kept"] > 0 and trained["training"]["steps"] > 0
     assert set(trained["yield"]["answer_by_task"]) == set(tasks)
     metrics = read_json(root / "metrics/models/cycle_1.json")
     assert set(metrics["accuracy"]) == set(tasks) | {"mean"}
