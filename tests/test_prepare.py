@@ -199,3 +199,19 @@ def test_vocabularies_are_stored_once_per_task(tmp_path, monkeypatch):
         "route": {"description": "route", "classes": {"route": ["left", "up"]},
                   "rows": {"train": 1}},
     }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "reason"),
+    [("segment", "", "'segment'"), ("segment", False, "'segment'"), ("segment", [2.0, 1.0], "'segment'"),
+     ("segment", [0, "x"], "'segment'"), ("fps", -1, "'fps'"), ("fps", True, "'fps'"),
+     ("question", 3, "'question'"), ("question", " ", "'question'")],
+)  # fmt: skip
+def test_malformed_optional_keys_are_rejected_with_their_reason(
+    dataset, tmp_path, key, value, reason
+):
+    root, _ = dataset
+    write_jsonl(root / "manifest.jsonl", [{**manifest_row(0, "videos/good.mp4"), key: value}])
+    stats = run_manifest(root, tmp_path / "out")
+    rejects = read_jsonl(tmp_path / "out/rejects.jsonl")
+    assert stats["rejected"] == 1 and reason in rejects[0]["reason"]

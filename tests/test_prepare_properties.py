@@ -22,7 +22,7 @@ from videostar.data.source import SourceSpec
 from videostar.video.clips import write_video
 
 SETTINGS = settings(
-    max_examples=100,
+    max_examples=300,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )

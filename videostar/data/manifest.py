@@ -11,6 +11,7 @@ a required key, becomes a rejection naming its line number.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -26,6 +27,9 @@ def candidate(row: dict[str, Any], where: str) -> Candidate | Rejected:
             return Rejected(where, f"{key!r} must be a {kind.__name__}", _text(row.get("video")))
     if row["split"] not in SPLITS:
         return Rejected(where, f"unknown split {row['split']!r}", row["video"])
+    problem = _optional_problem(row)
+    if problem:
+        return Rejected(where, problem, row["video"])
     segment = row.get("segment")
     return Candidate(
         id=row["id"],
@@ -40,6 +44,25 @@ def candidate(row: dict[str, Any], where: str) -> Candidate | Rejected:
         fps=row.get("fps"),
         extra={k: v for k, v in row.items() if k not in REQUIRED and k not in OPTIONAL},
     )
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _optional_problem(row: dict[str, Any]) -> str | None:
+    """Why an optional key of the row is unusable, or None."""
+    segment, fps, question = row.get("segment"), row.get("fps"), row.get("question")
+    if segment is not None and not (
+        isinstance(segment, list) and len(segment) == 2 and all(_number(t) for t in segment)
+        and 0 <= segment[0] < segment[1]
+    ):  # fmt: skip
+        return f"'segment' must be [start, end] seconds with 0 <= start < end, got {segment!r}"
+    if fps is not None and not (_number(fps) and fps > 0):
+        return f"'fps' must be a positive number, got {fps!r}"
+    if question is not None and not (isinstance(question, str) and question.strip()):
+        return f"'question' must be a non-empty string, got {question!r}"
+    return None
 
 
 def _text(value: Any) -> str | None:
