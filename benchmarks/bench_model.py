@@ -64,6 +64,7 @@ TRAIN = {
     "seed": 0,
     "micro_batch_size": 0,
     "gradient_checkpointing": False,
+    "checkpoint_every": 0,
 }
 SAMPLING = {"top_p": 1.0, "top_k": 0, "repetition_penalty": 1.0}
 TIMING_CORPUS = [

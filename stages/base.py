@@ -9,6 +9,9 @@ training split, which gives it a pretrained LMM's general abilities but none of 
 With `model.name_or_path` set, the stage only records the pretrained model's identity in
 OUT/identity.json (a local folder with its fingerprint; a hub id with its pinned revision); every
 later stage loads it through the same code path.
+
+A killed pretraining resumes from its last checkpoint (every `pretrain.checkpoint_every` steps,
+kept in `.videostar/partial/base/`, outside the outputs) to the same weights.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from videostar.core import config
+from videostar.core import config, failures
 from videostar.core.records import read_jsonl, write_json
 from videostar.lmm import loading, tiny, training
 from videostar.lmm.config import LoadConfig, TinyConfig, TrainConfig
@@ -61,16 +64,19 @@ def main() -> None:
     rows = [r for r in read_jsonl(args.corpus / "examples.jsonl") if r["split"] == "train"]
     tiny.build_tiny(cfg.tiny, [r["prompt"] for r in rows] + [r["response"] for r in rows], args.out)
     refs = [(str(args.corpus / r["video"]), None, None) for r in rows]
-    frames, errors = load_clips(refs, config.value("sampling.num_frames", int, params), "corpus")
+    clips, errors = load_clips(refs, config.value("sampling.num_frames", int, params), "corpus")
     if errors:
         raise RuntimeError(f"base: {len(errors)} corpus videos failed to decode: {errors}")
     runtime = LoadConfig(cfg.trust_remote_code, cfg.dtype, cfg.attn_implementation)
     lm, processor = loading.load(args.out, for_training=True, **asdict(runtime))
-    examples = [
-        (frames[ref], r["prompt"], r["response"]) for ref, r in zip(refs, rows, strict=True)
-    ]
+    examples = [(clips[ref], r["prompt"], r["response"]) for ref, r in zip(refs, rows, strict=True)]
+    key = training.resume_key(examples, args.out, pretrain, runtime)
+    checkpoint = training.Checkpoint.open("base", key)
     start = time.perf_counter()
-    result = training.train(lm, processor, examples, pretrain, progress=True)
+    with failures.explained("base", ["pretrain.micro_batch_size", "sampling.num_frames"]):
+        result = training.train(
+            lm, processor, examples, pretrain, progress=True, checkpoint=checkpoint
+        )
     print(f"base: pretrained {result['steps']} steps in {time.perf_counter() - start:.0f} s")
     loading.save(result["model"], processor, args.out)
     write_json(
@@ -82,6 +88,7 @@ def main() -> None:
             **{k: result[k] for k in ("steps", "loss_first", "loss_last")},
         },
     )
+    checkpoint.close()
 
 
 if __name__ == "__main__":

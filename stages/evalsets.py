@@ -6,7 +6,9 @@
 
 Sets (the `set` field): adapted (held-out task questions), rephrased, and every set in the
 `evalsets.transfer` and `evalsets.retention` files (by default colour and retention); see
-videostar/evaluation/evalsets.py.
+videostar/evaluation/evalsets.py. Rows of those files that cannot be used go to
+OUT/rejects.jsonl with their file, line and reason; past `evalsets.max_reject_fraction` of them
+the stage fails.
 """
 
 from __future__ import annotations
@@ -26,9 +28,17 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     cfg = config.section(evalsets.EvalSetsConfig, "evalsets")
-    rows = evalsets.build(cfg, read_jsonl(args.questions))
+    rows, rejects = evalsets.build(cfg, read_jsonl(args.questions))
+    write_jsonl(args.out / "rejects.jsonl", rejects)
+    from_files = sum(1 for r in rows if r["set"] not in evalsets.BUILT_SETS)
+    evalsets.check_rejects(
+        from_files, len(rejects), cfg.max_reject_fraction, args.out / "rejects.jsonl"
+    )
     write_jsonl(args.out / "eval.jsonl", rows)
-    print(f"evalsets: {dict(Counter(r['set'] for r in rows))} -> {args.out / 'eval.jsonl'}")
+    print(
+        f"evalsets: {dict(Counter(r['set'] for r in rows))}, {len(rejects)} rejected "
+        f"-> {args.out / 'eval.jsonl'}"
+    )
 
 
 if __name__ == "__main__":

@@ -16,6 +16,10 @@ A killed run loses nothing: finished batches are kept in `.videostar/partial/<ki
 (outside the outputs, which DVC deletes before a rerun), keyed by the rows, the model's bytes,
 the settings and the code; rerunning computes only the rest and writes the same bytes as an
 uninterrupted run. Another key never reuses them.
+
+Several processes (GPUs): set `VIDEOSTAR_LAUNCH` (e.g. "accelerate launch --num_processes 8");
+each process generates every N-th batch and the first merges them into the same bytes as one
+process writes (videostar/core/distributed.py).
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import argparse
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from videostar.core import config
+from videostar.core import config, distributed, failures
 from videostar.core.partial import PartialBatches
 from videostar.core.records import read_jsonl, write_jsonl
 from videostar.lmm.config import LoadConfig, SamplingConfig
@@ -45,6 +49,7 @@ class SamplingParams:
 
 
 def main() -> None:
+    distributed.relaunch("stages.generate")
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--kind", choices=generation.KINDS, required=True)
     parser.add_argument("--name", required=True, help="the key this output belongs to")
@@ -61,14 +66,21 @@ def main() -> None:
     decoding = getattr(sampling, args.kind)
     settings = {"prompts": asdict(prompts), "sampling": asdict(decoding), "seed": seed,
                 "num_frames": sampling.num_frames, "runtime": asdict(runtime)}  # fmt: skip
+    shard = distributed.current()
     store = PartialBatches.open(
         f"{args.kind}@{args.name}",
         generation.resume_key(args.kind, args.name, rows, args.model, settings),
+        rank=shard.rank,
     )
-    out = generation.generate_rows(
-        args.kind, rows, args.model, prompts, decoding, sampling.num_frames, seed, runtime, store
-    )
-    write_jsonl(args.out, out)
+    memory = [f"sampling.{args.kind}.batch_size", "sampling.num_frames"]
+    with failures.explained(f"{args.kind}@{args.name}", memory):
+        out = generation.generate_rows(
+            args.kind, rows, args.model, prompts, decoding, sampling.num_frames, seed, runtime,
+            store, shard,
+        )  # fmt: skip
+        if out is None:  # another process writes the merged outputs
+            return
+        write_jsonl(args.out, out)
     store.close()
     errors = sum(1 for r in out if r["error"])
     print(f"generate --kind {args.kind}: {len(out)} rows ({errors} video errors) -> {args.out}")

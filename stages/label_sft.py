@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from videostar.core import config, seeding
+from videostar.core import config, distributed, failures, seeding
 from videostar.core.records import read_jsonl, write_json
 from videostar.lmm.config import LoadConfig
 from videostar.loop import training_set
@@ -22,6 +22,7 @@ from videostar.loop.finetune import CycleTrainConfig, fit
 
 
 def main() -> None:
+    distributed.relaunch("stages.label_sft")
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--questions", type=Path, required=True)
     parser.add_argument("--init", type=Path, required=True)
@@ -32,16 +33,22 @@ def main() -> None:
     params = config.load_params()
     cfg = config.section(CycleTrainConfig, "train", params)
     samples = training_set.label_template_samples(read_jsonl(args.questions))
-    stats = fit(
-        samples,
-        init=args.init,
-        out=args.out,
-        records_dir=args.records,
-        cfg=cfg,
-        num_frames=config.value("sampling.num_frames", int, params),
-        seed=seeding.derive(cfg.seed, "train", "label_sft"),
-        runtime=LoadConfig.from_params(params),
-    )
+    shard = distributed.current()
+    with failures.explained("label_sft", ["train.micro_batch_size", "sampling.num_frames"]):
+        stats = fit(
+            samples,
+            init=args.init,
+            out=args.out,
+            records_dir=args.records,
+            cfg=cfg,
+            num_frames=config.value("sampling.num_frames", int, params),
+            seed=seeding.derive(cfg.seed, "train", "label_sft"),
+            runtime=LoadConfig.from_params(params),
+            stage="label_sft",
+            shard=shard,
+        )
+    if not shard.main:
+        return
     write_json(args.metrics, {"model": "label_sft", "training": stats})
     print(f"label_sft: {stats}")
 

@@ -13,6 +13,9 @@ LLaVA/ShareGPT JSON file, videos relative to `train.general_videos`; the toy cor
 split by default). Writes the model, RECORDS/samples.jsonl (provenance of every example),
 RECORDS/llava.json (LLaVA/ShareGPT format), and METRICS: the yields of the data (direct /
 rationalized, per task) and the training counts, with the general records not used, per reason.
+
+A killed run resumes from its last checkpoint (every `train.checkpoint_every` steps, kept in
+`.videostar/partial/train_<NAME>/`, outside the outputs) to the same model, byte for byte.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from videostar.core import config, seeding
+from videostar.core import config, distributed, failures, seeding
 from videostar.core.records import read_jsonl, write_json
 from videostar.lmm.config import LoadConfig
 from videostar.loop import training_set
@@ -28,6 +31,7 @@ from videostar.loop.finetune import CycleTrainConfig, fit
 
 
 def main() -> None:
+    distributed.relaunch("stages.train")
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--name", required=True)
     parser.add_argument("--init", type=Path, required=True)
@@ -42,16 +46,23 @@ def main() -> None:
     answers = read_jsonl(args.data / "answers.jsonl")
     rationales = read_jsonl(args.data / "rationales.jsonl") if args.rationales == "on" else []
     samples = training_set.kept(answers) + training_set.kept(rationales)
-    stats = fit(
-        samples,
-        init=args.init,
-        out=args.out,
-        records_dir=args.records,
-        cfg=cfg,
-        num_frames=config.value("sampling.num_frames", int, params),
-        seed=seeding.derive(cfg.seed, "train", args.name),
-        runtime=LoadConfig.from_params(params),
-    )
+    shard = distributed.current()
+    memory = ["train.micro_batch_size", "sampling.num_frames"]
+    with failures.explained(f"train@{args.name}", memory):
+        stats = fit(
+            samples,
+            init=args.init,
+            out=args.out,
+            records_dir=args.records,
+            cfg=cfg,
+            num_frames=config.value("sampling.num_frames", int, params),
+            seed=seeding.derive(cfg.seed, "train", args.name),
+            runtime=LoadConfig.from_params(params),
+            stage=f"train@{args.name}",
+            shard=shard,
+        )
+    if not shard.main:
+        return
     metrics = {"model": args.name, "data": str(args.data), "rationales": args.rationales,
                **training_set.yields(answers, rationales), "training": stats}  # fmt: skip
     write_json(args.metrics, metrics)

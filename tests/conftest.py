@@ -1,4 +1,5 @@
 import os
+import tempfile
 from collections.abc import Iterator
 
 import pytest
@@ -7,6 +8,8 @@ import torch
 # Everything runs offline: a test must never reach a model hub.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# One frame cache for the session's tests and the stages they start, never the repository's.
+os.environ.setdefault("VIDEOSTAR_FRAME_CACHE", tempfile.mkdtemp(prefix="videostar-frames-"))
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import yaml
 
 from stages import corpus as corpus_stage
 from videostar.core import config, seeding
-from videostar.core.records import RecordError, dumps, read_jsonl, write_jsonl
+from videostar.core.records import dumps, read_jsonl, write_jsonl
 from videostar.evaluation import evalsets
 from videostar.prompts import PromptsConfig
 from videostar.toyworld import world as toyworld
@@ -56,8 +56,10 @@ def test_sets_are_built_and_training_questions_refused(tmp_path):
         rephrased={"direction": ("Toward which side?",)},
         transfer=str(transfer),
         retention=str(retention),
+        max_reject_fraction=0.0,
     )
-    rows = evalsets.build(cfg, QUESTIONS)
+    rows, rejects = evalsets.build(cfg, QUESTIONS)
+    assert rejects == []
     by_set: dict[str, list] = {}
     for row in rows:
         by_set.setdefault(row["set"], []).append(row)
@@ -75,7 +77,11 @@ def test_sets_are_built_and_training_questions_refused(tmp_path):
 
     none = write_empty(tmp_path / "none.jsonl")
     leaky = evalsets.EvalSetsConfig(
-        seed=0, rephrased={"direction": ("which way?",)}, transfer=none, retention=none
+        seed=0,
+        rephrased={"direction": ("which way?",)},
+        transfer=none,
+        retention=none,
+        max_reject_fraction=0.0,
     )
     with pytest.raises(config.ConfigError, match="training questions"):
         evalsets.build(leaky, QUESTIONS)
@@ -90,6 +96,7 @@ def test_retention_from_its_file_is_what_the_corpus_gave_before(tmp_path):
         rephrased={},
         transfer=write_empty(tmp_path / "none.jsonl"),
         retention=str(retention),
+        max_reject_fraction=0.0,
     )
     corpus_dir = tmp_path / "corpus"
     before, seen = [], set()
@@ -100,7 +107,7 @@ def test_retention_from_its_file_is_what_the_corpus_gave_before(tmp_path):
                            "video": (corpus_dir / r["video"]).as_posix(), "split": "test",
                            "task": "caption", "set": "retention", "question": r["prompt"],
                            "labels": r["labels"]})  # fmt: skip
-    got = [r for r in evalsets.build(cfg, QUESTIONS) if r["set"] == "retention"]
+    got = [r for r in evalsets.build(cfg, QUESTIONS)[0] if r["set"] == "retention"]
     assert [dumps(r) for r in got] == [dumps(r) for r in sorted(before, key=lambda r: r["id"])]
 
 
@@ -108,11 +115,13 @@ def test_file_rows_that_are_training_questions_or_repeat_ids_are_refused(tmp_pat
     transfer, retention, _ = small_files(tmp_path)
     trained = [*QUESTIONS, question(3, "train", text=read_jsonl(retention)[0]["question"])]
     none = write_empty(tmp_path / "none.jsonl")
-    cfg = evalsets.EvalSetsConfig(seed=0, rephrased={}, transfer=none, retention=str(retention))
+    cfg = evalsets.EvalSetsConfig(
+        seed=0, rephrased={}, transfer=none, retention=str(retention), max_reject_fraction=0.0
+    )
     with pytest.raises(config.ConfigError, match="training questions"):
         evalsets.build(cfg, trained)
     twice = evalsets.EvalSetsConfig(
-        seed=0, rephrased={}, transfer=str(transfer), retention=str(transfer)
+        seed=0, rephrased={}, transfer=str(transfer), retention=str(transfer), max_reject_fraction=0
     )
     with pytest.raises(config.ConfigError, match="not unique"):
         evalsets.build(twice, QUESTIONS)
@@ -124,7 +133,7 @@ def test_stage_reads_the_files_params_name(tmp_path, monkeypatch):
     transfer, retention, _ = small_files(tmp_path)
     write_jsonl(tmp_path / "questions.jsonl", QUESTIONS)
     params = {"evalsets": {"seed": 0, "rephrased": {}, "transfer": str(transfer),
-                           "retention": str(retention)}}  # fmt: skip
+                           "retention": str(retention), "max_reject_fraction": 0.0}}  # fmt: skip
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr("sys.argv", ["evalsets", "--questions", "questions.jsonl", "--out", "out"])
@@ -132,16 +141,50 @@ def test_stage_reads_the_files_params_name(tmp_path, monkeypatch):
     assert {r["set"] for r in read_jsonl("out/eval.jsonl")} == {"adapted", "colour", "retention"}
 
 
-def test_file_rows_must_stay_inside_their_folder(tmp_path):
+def test_unusable_file_rows_are_rejected_with_their_line_and_reason(tmp_path):
     path = tmp_path / "t.jsonl"
-    row = {"id": "x", "video": "../../etc/passwd", "task": "t", "set": "s", "question": "q?",
-           "labels": []}  # fmt: skip
-    write_jsonl(path, [row])
-    with pytest.raises(Exception, match="escapes"):
-        evalsets.file_rows(path)
-    write_jsonl(path, [{"id": "x", "video": "a.mp4"}])
-    with pytest.raises(config.ConfigError, match="lacks"):
-        evalsets.file_rows(path)
+    good = {"id": "ok", "video": "a.mp4", "task": "t", "set": "s", "question": "Which way?",
+            "labels": [{"name": "direction", "type": "category", "value": "left"}]}  # fmt: skip
+    bad = [
+        {**good, "id": "up", "video": "../../etc/passwd"},
+        {"id": "x", "video": "a.mp4"},
+        {**good, "id": "odd", "labels": [{"name": "n", "type": "smell", "value": 1}]},
+        {**good, "id": "noset", "set": ""},
+        {**good, "id": "own", "set": "adapted"},
+    ]
+    write_jsonl(path, [good, *bad])
+    with open(path, "a") as f:
+        f.write('{"id": "torn", "vid\n')
+    rows, rejects = evalsets.file_rows(path)
+    assert [r["id"] for r in rows] == ["ok"]
+    assert [r["stage"] for r in rejects] == [f"evalsets {path}:{n}" for n in range(2, 8)]
+    reasons = [r["reason"] for r in rejects]
+    assert "escapes" in reasons[0] and "'question'" in reasons[1]
+    assert "unknown label type 'smell'" in reasons[2] and "'set'" in reasons[3]
+    assert "adapted" in reasons[4] and reasons[5].startswith("not JSON")
+
+
+def test_the_stage_writes_rejects_and_fails_past_the_fraction(tmp_path, monkeypatch):
+    from stages import evalsets as evalsets_stage
+
+    transfer, retention, _ = small_files(tmp_path)
+    with open(transfer, "a") as f:
+        f.write("not json\n")
+    write_jsonl(tmp_path / "questions.jsonl", QUESTIONS)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("sys.argv", ["evalsets", "--questions", "questions.jsonl", "--out", "out"])
+    for fraction, fails in ((0.0, True), (0.5, False)):
+        params = {"evalsets": {"seed": 0, "rephrased": {}, "transfer": str(transfer),
+                               "retention": str(retention), "max_reject_fraction": fraction}}  # fmt: skip
+        (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+        if fails:
+            with pytest.raises(config.ConfigError, match="max_reject_fraction"):
+                evalsets_stage.main()
+        else:
+            evalsets_stage.main()
+            assert read_jsonl("out/eval.jsonl")
+        (reject,) = read_jsonl("out/rejects.jsonl")
+        assert reject["reason"].startswith("not JSON")
 
 
 def test_default_rephrasings_are_never_training_questions():
@@ -175,7 +218,8 @@ def test_file_videos_stay_inside_their_folder_lexically(tmp_path):
     row = {"id": "r0", "task": "caption", "set": "retention", "question": "Describe it.",
            "labels": [{"name": "colour", "type": "category", "value": "red"}]}  # fmt: skip
     write_jsonl(folder / "ok.jsonl", [{**row, "video": "clip.mp4"}])
-    assert evalsets.file_rows(folder / "ok.jsonl")[0]["video"] == (folder / "clip.mp4").as_posix()
+    (got,), _ = evalsets.file_rows(folder / "ok.jsonl")
+    assert got["video"] == (folder / "clip.mp4").as_posix()
     write_jsonl(folder / "bad.jsonl", [{**row, "video": "../cache/ab12"}])
-    with pytest.raises(RecordError, match="escapes"):
-        evalsets.file_rows(folder / "bad.jsonl")
+    rows, (rejected,) = evalsets.file_rows(folder / "bad.jsonl")
+    assert rows == [] and "escapes" in rejected["reason"]

@@ -25,12 +25,18 @@ def test_model_metrics_split_adapted_from_other_sets():
         {"task": "a", "ok": True, "set": "adapted"},
         {"task": "a", "ok": False, "set": "rephrased"},
         {"task": "caption", "ok": True, "set": "retention", "error": "video: x"},
+        {
+            "task": "caption",
+            "ok": False,
+            "set": "retention",
+            "error": "row: 'labels' must be a list",
+        },
     ]
     m = scores.model_metrics("cycle_1", rows)
     assert m["accuracy"] == {"a": 1.0, "mean": 1.0}
     assert m["sets"] == {"rephrased": {"a": 0.0, "mean": 0.0},
-                         "retention": {"caption": 1.0, "mean": 1.0}}  # fmt: skip
-    assert m["eval_questions"] == 3 and m["eval_video_errors"] == 1
+                         "retention": {"caption": 0.5, "mean": 0.5}}  # fmt: skip
+    assert m["eval_questions"] == 4 and m["eval_video_errors"] == 1 and m["eval_row_errors"] == 1
 
 
 def test_majority_baseline_answers_the_most_common_training_label():

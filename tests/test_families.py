@@ -15,6 +15,7 @@ import torch
 from videostar.core.records import read_json
 from videostar.lmm import builders, families, generation, loading, training
 from videostar.lmm.config import SamplingConfig, TrainConfig
+from videostar.video.clips import Clip
 
 pytestmark = pytest.mark.usefixtures("cpu_one_thread")
 
@@ -33,14 +34,20 @@ def lora(**overrides) -> TrainConfig:
     fields = dict(method="lora", lr=5e-3, weight_decay=0.0, betas=(0.9, 0.98), warmup_steps=2,
                   min_lr_ratio=0.1, grad_clip=1.0, batch_size=4, epochs=1.0, min_steps=1,
                   max_steps=100, lora_r=8, lora_alpha=16, lora_dropout=0.0, lora_targets=(),
-                  seed=0, micro_batch_size=0, gradient_checkpointing=False)  # fmt: skip
+                  seed=0, micro_batch_size=0, gradient_checkpointing=False,
+                  checkpoint_every=0)  # fmt: skip
     return TrainConfig(**{**fields, **overrides})
 
 
 @pytest.fixture(scope="module")
-def examples() -> list[tuple[np.ndarray, str, str]]:
+def examples() -> list[tuple[families.Video, str, str]]:
     rng = np.random.default_rng(0)
-    clips = [rng.integers(0, 256, (8, 32, 32, 3), dtype=np.uint8) for _ in range(4)]
+    clips: list[families.Video] = [
+        rng.integers(0, 256, (8, 32, 32, 3), dtype=np.uint8) for _ in range(4)
+    ]
+    # Two clips as the decoder gives them, with their times (one frame in three of 24 at 2 fps).
+    for i in (0, 2):
+        clips[i] = Clip(clips[i], indices=tuple(range(0, 24, 3)), fps=2.0, length=24)
     return [
         (clips[0], "What colour is the ball?", "the red ball moves left."),
         (clips[1], "Which way does the object go, and how fast does it move?", "up."),
@@ -147,3 +154,16 @@ def test_a_cycle_saves_only_its_adapter_and_reloads_to_the_same_logits(
         after = reloaded(**batch).logits
         assert torch.equal(after, again(**batch).logits)  # loading is deterministic
     torch.testing.assert_close(after, before, rtol=1e-4, atol=1e-4)  # merged vs. unmerged adapter
+
+
+def test_qwen2_5_vl_positions_follow_the_clips_times(tmp_path) -> None:
+    builders.build("qwen2_5_vl", tmp_path, TEXTS)
+    model, processor = loading.load(tmp_path)
+    frames = np.zeros((8, 32, 32, 3), dtype=np.uint8)
+    # 8 of 48 frames at 2 fps: one frame every 3 s, so a temporal patch (2 frames) spans 6 s.
+    clip = Clip(frames, indices=tuple(range(0, 48, 6)), fps=2.0, length=48)
+    family = families.for_model(model)
+    inputs = family.inputs(processor, ["Where?", "Where?"], [clip, frames])
+    assert inputs["second_per_grid_ts"].tolist()[0] == pytest.approx(6.0)
+    (encoded,) = family.encode(processor, [(clip, "Where?")])
+    assert encoded.visual["second_per_grid_ts"].tolist() == pytest.approx([6.0])

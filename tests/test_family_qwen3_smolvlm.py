@@ -15,6 +15,7 @@ import pytest
 import torch
 
 from videostar.lmm import builders, families, loading, training
+from videostar.video.clips import Clip
 
 pytestmark = pytest.mark.usefixtures("cpu_one_thread")
 
@@ -59,6 +60,27 @@ def test_prompts_carry_the_frames_timestamps(checkpoint) -> None:
     positions = [text.index(t) for t in EXPECTED_TIMES[model_type]]
     assert positions == sorted(positions)
     assert text.index("Where does it go?") > positions[-1]
+
+
+# A decoded clip's own times: 8 of 48 frames at 2 fps, one every 3 s, a 24 s clip.
+CLIP_TIMES = {
+    "qwen3_vl": ["<1.5 seconds>", "<7.5 seconds>", "<13.5 seconds>", "<19.5 seconds>"],
+    "smolvlm": ["eight frames from a 0:00:24"]
+    + [f"Frame from 00:{s:02d}:" for s in range(0, 24, 3)],
+}
+
+
+def test_prompts_carry_a_decoded_clips_own_times(checkpoint) -> None:
+    model_type, path = checkpoint
+    model, processor = loading.load(path)
+    family = families.for_model(model)
+    clip = Clip(_clip(8), indices=tuple(range(0, 48, 6)), fps=2.0, length=48)
+    inputs = family.inputs(processor, ["Where does it go?"], [clip])
+    text = processor.tokenizer.decode(inputs["input_ids"][0])
+    positions = [text.index(t) for t in CLIP_TIMES[model_type]]
+    assert positions == sorted(positions)
+    (encoded,) = family.encode(processor, [(clip, "Where does it go?")])
+    assert torch.equal(encoded.ids, inputs["input_ids"][0])
 
 
 def test_the_response_is_what_the_template_writes_after_the_generation_prompt(checkpoint) -> None:

@@ -356,6 +356,22 @@ TABLE = [
     pytest.param("It happens at 0.20-0.45.", [span(0.2, 0.45)], {}, {}, [True], id="tr-dash"),
     pytest.param("00:02 to 00:04", [span(0.2, 0.4)], {"duration": 10}, {}, [True], id="tr-mmss"),
     pytest.param(
+        "It happens from <2.0 seconds> to <4.0 seconds>.",
+        [span(0.2, 0.4)],
+        {"duration": 10},
+        {},
+        [True],
+        id="tr-qwen3-angle-brackets",
+    ),
+    pytest.param(
+        "between <2.0 seconds> and <4.0 seconds>",
+        [span(0.2, 0.4)],
+        {"duration": 10},
+        {},
+        [True],
+        id="tr-qwen3-between",
+    ),
+    pytest.param(
         "0:00:30 to 0:01:00", [span(0.25, 0.5)], {"duration": 120}, {}, [True], id="tr-hmmss"
     ),
     pytest.param(
@@ -469,6 +485,9 @@ TABLE = [
     pytest.param("It happens at 0.3 of the clip.", [ts(0.3)], {}, {}, [True], id="ts-fraction"),
     pytest.param("It happens at 0.4.", [ts(0.3)], {}, {}, [True], id="ts-abs-tol-edge"),
     pytest.param("It happens at 0.41.", [ts(0.3)], {}, {}, [False], id="ts-over-tol"),
+    pytest.param(
+        "It happens at <3.0 seconds>.", [ts(0.3)], {"duration": 10}, {}, [True], id="ts-qwen3"
+    ),
     pytest.param(
         "It happens at 3 seconds.", [ts(0.3)], {"duration": 10}, {}, [True], id="ts-seconds"
     ),

@@ -173,15 +173,17 @@ def test_yields_are_fractions_of_the_cycles_questions():
     answers = [
         {"task": "a", "ok": True}, {"task": "a", "ok": False},
         {"task": "b", "ok": False, "error": "video: x"}, {"task": "b", "ok": False},
+        {"task": "b", "ok": False, "error": "row: 'question' must be a string"},
     ]  # fmt: skip
     rationales = [{"task": "a", "ok": True}, {"task": "b", "ok": False}]
     got = training_set.yields(answers, rationales)
-    assert got["yield"]["answer"] == 0.25 and got["yield"]["rationale"] == 0.25
-    assert got["yield"]["kept"] == 0.5
+    assert got["yield"]["answer"] == 0.2 and got["yield"]["rationale"] == 0.2
+    assert got["yield"]["kept"] == 0.4
     assert got["yield"]["answer_by_task"] == {"a": 0.5, "b": 0.0}
     assert got["yield"]["rationale_by_task"] == {"a": 0.5, "b": 0.0}
-    assert got["counts"] == {"questions": 4, "answered_verified": 1, "rationalized": 2,
-                             "rationalized_verified": 1, "video_errors": 1}  # fmt: skip
+    assert got["counts"] == {"questions": 5, "answered_verified": 1, "rationalized": 2,
+                             "rationalized_verified": 1, "video_errors": 1,
+                             "row_errors": 1}  # fmt: skip
     assert training_set.yields([], [])["yield"]["answer"] == 0.0
 
 

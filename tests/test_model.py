@@ -74,6 +74,7 @@ def _train_cfg(**overrides: Any) -> TrainConfig:
         "seed": 0,
         "micro_batch_size": 0,
         "gradient_checkpointing": False,
+        "checkpoint_every": 0,
     }
     return TrainConfig(**{**fields, **overrides})
 
@@ -560,6 +561,7 @@ def test_qwen2_5_vl_shares_the_code_path(examples: list, tmp_path: Path) -> None
     reference = processor(
         text=[family.prompt(processor, prompt)],
         videos=[frames],
+        **family.timing(processor, [frames]),  # the frames' times: Qwen2.5-VL's M-RoPE reads them
         do_sample_frames=False,
         return_tensors="pt",
     )

@@ -136,7 +136,9 @@ def test_frame_folders_are_read_directly_with_missing_frames(tmp_path):
     inside = clips.read_frames(folder, 2, segment=(2.0, 5.0), fps=1)
     assert list(inside[:, 0, 0, 0]) == [120, 140]
     with pytest.raises(clips.VideoError, match="holds none"):
-        clips.read_frames(folder, 2, segment=(8.0, 9.0), fps=1)
+        clips.read_frames(folder, 2, segment=(2.0, 3.0), fps=1)  # frame 5 only: missing
+    with pytest.raises(clips.VideoError, match="empty segment"):
+        clips.read_frames(folder, 2, segment=(8.0, 9.0), fps=1)  # after the last frame
     with pytest.raises(clips.VideoError, match="frame rate"):
         clips.probe(folder)
 

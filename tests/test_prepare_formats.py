@@ -19,8 +19,8 @@ def prepare(tmp_path, monkeypatch, *args: str) -> tuple[list[dict], list[dict]]:
                       "--max-reject-fraction", "0.99"])  # fmt: skip
     assert code == 0
     rows, rejects = read_jsonl(out / "manifest.jsonl"), read_jsonl(out / "rejects.jsonl")
-    frames, errors = load_clips((clip_ref(r) for r in rows), num_frames=8)
-    assert not errors and all(f.shape[0] == 8 for f in frames.values())
+    loaded, errors = load_clips((clip_ref(r) for r in rows), num_frames=8)
+    assert not errors and all(c.frames.shape[0] == 8 for c in loaded.values())
     return rows, rejects
 
 

@@ -130,3 +130,45 @@ def test_sample_indices_edges() -> None:
     for total, num in ((0, 8), (8, 0), (-1, 3)):
         with pytest.raises(ValueError):
             sample_indices(total, num)
+
+
+def test_clips_carry_the_sampled_frames_times(tmp_path: Path) -> None:
+    path = tmp_path / "clip.mp4"
+    write_video(path, moving_square(frames=16), fps=8)  # 2 s
+    clip = video.read_clip(path, 4)
+    assert np.array_equal(clip.frames, read_frames(path, 4))
+    assert (clip.indices, clip.fps, clip.length) == ((0, 5, 10, 15), 8.0, 16)
+    assert clip.times == [0.0, 0.625, 1.25, 1.875]
+    assert clip.metadata() == {
+        "total_num_frames": 16,
+        "fps": 8.0,
+        "duration": 2.0,
+        "frames_indices": [0, 5, 10, 15],
+    }
+    # a segment is its own clip: times count from its start
+    part = video.read_clip(path, 4, segment=(1.0, 2.0))
+    assert (part.indices, part.length) == ((0, 2, 4, 7), 8)
+    assert part.times == [0.0, 0.25, 0.5, 0.875]
+
+
+def test_both_decoders_give_the_same_times(tmp_path: Path) -> None:
+    if video.decord is None:
+        pytest.skip("decord is not installed")
+    path = tmp_path / "clip.mp4"
+    write_video(path, moving_square(frames=12), fps=6)
+    a, b = video.decord_clip(path, 5), video.pyav_clip(path, 5)
+    assert (a.indices, a.fps, a.length) == (b.indices, b.fps, b.length)
+
+
+def test_frame_folder_clips_keep_gaps_in_time(tmp_path: Path) -> None:
+    from PIL import Image
+
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for t in (3, 4, 6, 7, 8, 10):  # 5 and 9 missing
+        Image.fromarray(np.full((8, 8, 3), 20 * t, dtype=np.uint8)).save(folder / f"{t:05d}.png")
+    whole = video.read_clip(folder, 6, fps=2)
+    assert whole.indices == (0, 1, 3, 4, 5, 7) and whole.length == 8
+    assert whole.times == [0.0, 0.5, 1.5, 2.0, 2.5, 3.5]
+    part = video.read_clip(folder, 2, segment=(1.0, 2.5), fps=2)  # frame numbers [5, 8): 6, 7
+    assert (part.indices, part.length) == ((1, 2), 3)

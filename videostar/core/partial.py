@@ -11,6 +11,9 @@ folder once the outputs are written.
     done = store.done()                        # {batch index: [texts]}
     store.add(3, texts)                        # appended and fsynced before the next batch
     store.close()                              # after the outputs are written
+
+Training keeps its checkpoints under the same scheme (``partial.folder``,
+``videostar.lmm.training.Checkpoint``).
 """
 
 from __future__ import annotations
@@ -32,37 +35,51 @@ def key_of(parts: Any) -> str:
     return hashlib.blake2b(dumps(parts).encode(), digest_size=16).hexdigest()
 
 
+def folder(stage: str, key_parts: Any, root: Path = ROOT) -> Path:
+    """The side folder of ``stage`` for these key parts, created; another key's leftovers are
+    removed."""
+    stage_dir = root / stage.replace("@", "_").replace("/", "_")
+    path = stage_dir / key_of(key_parts)
+    if stage_dir.is_dir():
+        for other in stage_dir.iterdir():
+            if other != path:
+                shutil.rmtree(other, ignore_errors=True)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def code_fingerprint() -> str:
+    """A digest of the library's Python sources (a changed line must not reuse old work)."""
+    package = Path(__file__).resolve().parents[1]
+    sources = sorted(package.rglob("*.py"))
+    return key_of([[p.relative_to(package).as_posix(), p.read_text("utf-8")] for p in sources])
+
+
 class PartialBatches:
     """The finished batches of one stage run, one JSON line each: {"batch": i, "texts": [...]}."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, rank: int = 0) -> None:
         self.folder = folder
-        self.path = folder / "batches.jsonl"
+        # One file per process when several share a stage (appends never interleave).
+        self.path = folder / ("batches.jsonl" if rank == 0 else f"batches.{rank}.jsonl")
 
     @classmethod
-    def open(cls, stage: str, key_parts: Any, root: Path = ROOT) -> PartialBatches:
+    def open(cls, stage: str, key_parts: Any, root: Path = ROOT, rank: int = 0) -> PartialBatches:
         """The store of ``stage`` for these key parts; another key's leftovers are removed."""
-        stage_dir = root / stage.replace("@", "_").replace("/", "_")
-        folder = stage_dir / key_of(key_parts)
-        if stage_dir.is_dir():
-            for other in stage_dir.iterdir():
-                if other != folder:
-                    shutil.rmtree(other, ignore_errors=True)
-        folder.mkdir(parents=True, exist_ok=True)
-        return cls(folder)
+        return cls(folder(stage, key_parts, root), rank)
 
     def done(self) -> dict[int, list[str]]:
-        """The finished batches; a line torn by a kill mid-write is ignored (recomputed)."""
+        """The finished batches of every process; a line torn by a kill mid-write is ignored
+        (recomputed)."""
         batches: dict[int, list[str]] = {}
-        if not self.path.is_file():
-            return batches
-        with open(self.path, encoding="utf-8") as f:
-            for line in f:
-                try:
-                    entry = json.loads(line)
-                except json.JSONDecodeError:
-                    break  # only the last line can be torn
-                batches[int(entry["batch"])] = list(entry["texts"])
+        for path in sorted(self.folder.glob("batches*.jsonl")):
+            with open(path, encoding="utf-8") as f:
+                for line in f:
+                    try:
+                        entry = json.loads(line)
+                    except json.JSONDecodeError:
+                        break  # only the last line can be torn
+                    batches[int(entry["batch"])] = list(entry["texts"])
         return batches
 
     def add(self, batch: int, texts: list[str]) -> None:

@@ -41,6 +41,16 @@ def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
 
 
 def iter_jsonl(path: str | Path) -> Iterator[dict[str, Any]]:
+    """The rows of a JSONL file; RecordError naming the file and line at the first bad line."""
+    for lineno, row in scan_jsonl(path):
+        if isinstance(row, str):
+            raise RecordError(f"{path}:{lineno}: {row}")
+        yield row
+
+
+def scan_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any] | str]]:
+    """(line number, row) for every non-blank line of a JSONL file; for a line that is not a
+    JSON object, (line number, the reason) instead, so a reader can reject it and go on."""
     with open(path, encoding="utf-8") as f:
         for lineno, line in enumerate(f, 1):
             if not line.strip():
@@ -48,10 +58,12 @@ def iter_jsonl(path: str | Path) -> Iterator[dict[str, Any]]:
             try:
                 row = json.loads(line)
             except json.JSONDecodeError as e:
-                raise RecordError(f"{path}:{lineno}: not JSON ({e.msg})") from e
+                yield lineno, f"not JSON ({e.msg})"
+                continue
             if not isinstance(row, dict):
-                raise RecordError(f"{path}:{lineno}: expected an object, got {type(row).__name__}")
-            yield row
+                yield lineno, f"expected an object, got {type(row).__name__}"
+                continue
+            yield lineno, row
 
 
 def write_jsonl(path: str | Path, rows: Iterable[dict[str, Any]]) -> int:

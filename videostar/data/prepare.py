@@ -32,7 +32,8 @@ from tqdm import tqdm
 from videostar.core.records import RecordError, check_manifest_row, dumps, inside, write_json
 from videostar.data.source import Candidate, Rejected, SourceSpec
 from videostar.labels import REGISTRY, validate_label
-from videostar.video import clips
+from videostar.video import clips, frames
+from videostar.video.cache import FrameCache
 
 FORMATS = ("manifest", "kinetics", "finediving", "star")
 BATCH = 256  # candidates per worker round: bounds memory, keeps every worker busy
@@ -158,7 +159,8 @@ def check(candidate: Candidate, root: Path, num_frames: int) -> dict[str, Any]:
     path = inside(root, candidate.video)
     info = clips.probe(path, fps=candidate.fps)
     segment = clips.clamp_segment(candidate.segment, info)
-    clips.read_frames(path, num_frames, segment=segment, fps=candidate.fps, info=info)
+    # Decoded once here for the check, and kept in the frame cache for every later stage.
+    frames.decode((str(path), segment, candidate.fps), num_frames, FrameCache.from_env(), info)
     row["video"] = os.path.relpath(path, Path.cwd())
     row["duration"] = (
         row.get("duration") or info.duration if segment is None else segment[1] - segment[0]
@@ -212,11 +214,6 @@ def checked(
             yield from pool.map(_check_one, batch, chunksize=64)
 
 
-def default_workers() -> int:
-    """``$VIDEOSTAR_WORKERS``, else every core: hardware, so never a tracked param."""
-    return int(os.environ.get("VIDEOSTAR_WORKERS") or os.cpu_count() or 1)
-
-
 def prepare_dataset(
     format: str,
     spec: SourceSpec,
@@ -229,7 +226,7 @@ def prepare_dataset(
     """Write OUT/manifest.jsonl, OUT/rejects.jsonl and OUT/tasks.json; return the counts (see
     ``summary``). ``splits``: read these source splits in turn instead of ``spec.split``."""
     out.mkdir(parents=True, exist_ok=True)
-    workers = default_workers() if workers is None else workers
+    workers = frames.default_workers() if workers is None else workers
     counts: Counter = Counter()
     seen: set[str] = set()
     video_split: dict[str, str] = {}

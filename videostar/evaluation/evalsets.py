@@ -9,7 +9,9 @@
   caption prompt per held-out corpus clip verified against the caption's facts (general
   ability, so forgetting shows).
 A question of any set but adapted that is also a training question is refused: it would measure
-training, not transfer.
+training, not transfer. A file row that is not a usable question (not JSON, no ``set``, a label
+the registry refuses, a video path leaving the file's folder, ...) is rejected with its reason
+and line; past ``max_reject_fraction`` of the files' rows the stage fails.
 """
 
 from __future__ import annotations
@@ -20,8 +22,10 @@ from typing import Any
 
 from videostar.core import seeding
 from videostar.core.config import ConfigError
-from videostar.core.records import inside, read_jsonl
+from videostar.core.records import RecordError, inside, reject, scan_jsonl
+from videostar.labels.rows import question_problem
 
+BUILT_SETS = ("adapted", "rephrased")  # made here from the questions, never read from a file
 ROW_KEYS = ("id", "video_id", "video", "split", "task", "question", "labels", "duration",
             "frame_size", "segment", "fps")  # fmt: skip
 
@@ -30,12 +34,14 @@ ROW_KEYS = ("id", "video_id", "video", "split", "task", "question", "labels", "d
 class EvalSetsConfig:
     """seed: picks each rephrased question; rephrased: per task, questions no stage trains on;
     transfer, retention: question-schema JSONL files, each row naming its ``set`` (videos
-    relative to each file's folder); one file may hold several sets."""
+    relative to each file's folder); one file may hold several sets. max_reject_fraction: the
+    share of those files' rows that may be rejected before the stage fails."""
 
     seed: int
     rephrased: dict[str, tuple[str, ...]]
     transfer: str
     retention: str
+    max_reject_fraction: float
 
     @property
     def files(self) -> tuple[str, str]:
@@ -65,14 +71,27 @@ def rephrased_rows(
     return rows
 
 
-def file_rows(path: Path) -> list[dict[str, Any]]:
-    rows = []
-    for r in read_jsonl(path):
-        missing = {"id", "video", "task", "set", "question", "labels"} - set(r)
-        if missing:
-            raise ConfigError(f"{path}: row {r.get('id')!r} lacks {sorted(missing)}")
-        rows.append({**r, "split": "test", "video": inside(path.parent, r["video"]).as_posix()})
-    return rows
+def file_rows(path: Path) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
+    """The usable rows of a question file (videos resolved inside its folder) and a reject row
+    (``file:line`` as its stage, with the reason) for every other line."""
+    rows, rejects = [], []
+    for lineno, r in scan_jsonl(path):
+        problem = r if isinstance(r, str) else question_problem(r)
+        if problem is None and not (isinstance(r.get("set"), str) and r["set"].strip()):
+            problem = "'set' must be a non-empty string"
+        if problem is None and r["set"] in BUILT_SETS:
+            problem = f"set {r['set']!r} is made from the questions; name the file's set otherwise"
+        if problem is None:
+            try:
+                rows.append(
+                    {**r, "split": "test", "video": inside(path.parent, r["video"]).as_posix()}
+                )
+                continue
+            except RecordError as e:
+                problem = str(e)
+        row_id, video = ("", "") if isinstance(r, str) else (str(r.get("id")), str(r.get("video")))
+        rejects.append(reject(row_id, video, f"evalsets {path}:{lineno}", problem))
+    return rows, rejects
 
 
 def training_leaks(rows: list[dict[str, Any]], questions: list[dict[str, Any]]) -> list[str]:
@@ -86,11 +105,17 @@ def training_leaks(rows: list[dict[str, Any]], questions: list[dict[str, Any]]) 
     )
 
 
-def build(cfg: EvalSetsConfig, questions: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Every evaluation row, sorted by (set, id); refuses training questions and repeated ids."""
+def build(
+    cfg: EvalSetsConfig, questions: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
+    """Every evaluation row, sorted by (set, id), and the files' rejected rows; refuses training
+    questions and repeated ids."""
     rows = adapted_rows(questions) + rephrased_rows(questions, cfg.rephrased, cfg.seed)
+    rejects: list[dict[str, str]] = []
     for path in cfg.files:
-        rows += file_rows(Path(path))
+        usable, rejected = file_rows(Path(path))
+        rows += usable
+        rejects += rejected
     leaks = training_leaks(rows, questions)
     if leaks:
         raise ConfigError(
@@ -100,4 +125,14 @@ def build(cfg: EvalSetsConfig, questions: list[dict[str, Any]]) -> list[dict[str
     ids = [r["id"] for r in rows]
     if len(ids) != len(set(ids)):
         raise ConfigError("evalsets: row ids are not unique across sets")
-    return sorted(rows, key=lambda r: (r["set"], r["id"]))
+    return sorted(rows, key=lambda r: (r["set"], r["id"])), rejects
+
+
+def check_rejects(file_rows: int, rejects: int, max_fraction: float, where: Path) -> None:
+    """ConfigError when more than ``max_fraction`` of the files' rows were rejected."""
+    total = file_rows + rejects
+    if total and rejects / total > max_fraction:
+        raise ConfigError(
+            f"evalsets: {rejects} of {total} rows of the evaluation-set files rejected "
+            f"({rejects / total:.1%} > max_reject_fraction {max_fraction:.1%}); reasons in {where}"
+        )

@@ -29,7 +29,10 @@ def model_metrics(name: str, verified: list[dict[str, Any]]) -> dict[str, Any]:
         "accuracy": accuracy(by_set.pop("adapted", [])),
         "sets": {set_name: accuracy(rows) for set_name, rows in sorted(by_set.items())},
         "eval_questions": len(verified),
-        "eval_video_errors": sum(1 for r in verified if r.get("error")),
+        "eval_video_errors": sum(
+            1 for r in verified if (r.get("error") or "").startswith("video:")
+        ),
+        "eval_row_errors": sum(1 for r in verified if (r.get("error") or "").startswith("row:")),
     }
 
 

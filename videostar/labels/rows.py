@@ -11,10 +11,38 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from videostar.labels.registry import passed
+from videostar.labels.registry import passed, validate_label
+from videostar.labels.text import has_word, is_real, is_reals
 from videostar.labels.verifier import Verifier
 
 Vocabularies = Mapping[str, Mapping[str, Sequence[str]]]
+
+
+def question_problem(row: Any) -> str | None:
+    """Why ``row`` cannot be asked as a question about a video, or None: it needs a string id,
+    video, task and question, valid labels (the registry's rules), and a well-formed segment and fps
+    when it has them."""
+    if not isinstance(row, dict):
+        return f"expected an object, got {type(row).__name__}"
+    for key in ("id", "video", "task"):
+        if not (isinstance(row.get(key), str) and row[key].strip()):
+            return f"{key!r} must be a non-empty string"
+    if not has_word(row.get("question")):
+        return "'question' must be a string with a word in it"
+    labels = row.get("labels")
+    if not isinstance(labels, list):
+        return "'labels' must be a list"
+    for label in labels:
+        try:
+            validate_label(label)
+        except ValueError as e:
+            return f"label: {e}"
+    segment, fps = row.get("segment"), row.get("fps")
+    if segment is not None and not (is_reals(segment, 2) and 0 <= segment[0] < segment[1]):
+        return f"'segment' must be [start, end] seconds with 0 <= start < end, got {segment!r}"
+    if fps is not None and not (is_real(fps) and fps > 0):
+        return f"'fps' must be a positive number, got {fps!r}"
+    return None
 
 
 def with_classes(row: dict[str, Any], vocabularies: Vocabularies) -> list[dict[str, Any]]:

@@ -47,7 +47,8 @@ _NUMBER = re.compile(rf"(?P<num>{NUM})|(?P<word>{NUM_WORD})", re.IGNORECASE)
 FILLER = r"[^\d.!?;\n]{0,40}?"
 
 _UNIT = r"(?:\s*(?:seconds?|secs?|s)\b)"
-TIME = rf"(?:(?:\d+:)?\d{{1,2}}:\d{{2}}(?:\.\d+)?(?!\d)|\d+(?:\.\d+)?|\.\d+){_UNIT}?"
+# Qwen3-VL writes (and its answers echo) times as "<2.0 seconds>": the brackets are optional.
+TIME = rf"<?\s*(?:(?:\d+:)?\d{{1,2}}:\d{{2}}(?:\.\d+)?(?!\d)|\d+(?:\.\d+)?|\.\d+){_UNIT}?(?:\s*>)?"
 _TIME_TOKEN = re.compile(
     rf"(?:(?P<h>\d+):)?(?P<m>\d{{1,2}}):(?P<s>\d{{2}}(?:\.\d+)?)|(?P<n>\d+(?:\.\d+)?|\.\d+)(?P<unit>{_UNIT})?",
     re.IGNORECASE,
@@ -92,8 +93,8 @@ def last_match(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
 
 
 def time_token(token: str) -> tuple[float, bool] | None:
-    """(value, is_seconds) for "2.5", "2.5s", "4 seconds", "00:02", "1:02:03.5"."""
-    m = _TIME_TOKEN.match(token.strip())
+    """(value, is_seconds) for "2.5", "2.5s", "4 seconds", "<4.0 seconds>", "00:02", "1:02:03.5"."""
+    m = _TIME_TOKEN.match(token.strip("<> \t\n"))
     if m is None:
         return None
     if m["s"] is not None:

@@ -96,6 +96,9 @@ class TrainConfig:
         (``families.Family.lora_targets``; for Qwen2-VL the text attention projections, which
         leaves the vision tower, whose projections are named ``qkv``/``proj``, frozen).
     seed: shuffling, dropout and LoRA initialisation.
+    checkpoint_every: keep the training state every this many steps (0: never), so a killed
+        stage resumes from it to the same weights (``training.Checkpoint``); results do not
+        depend on it.
     """
 
     method: str
@@ -116,6 +119,7 @@ class TrainConfig:
     seed: int
     micro_batch_size: int
     gradient_checkpointing: bool
+    checkpoint_every: int
 
     def __post_init__(self) -> None:
         if self.method not in ("full", "lora"):
@@ -125,6 +129,8 @@ class TrainConfig:
         object.__setattr__(self, "lora_targets", tuple(self.lora_targets))
         if self.micro_batch_size < 0:
             raise ValueError(f"micro_batch_size must be >= 0, got {self.micro_batch_size}")
+        if self.checkpoint_every < 0:
+            raise ValueError(f"checkpoint_every must be >= 0, got {self.checkpoint_every}")
         if len(self.betas) != 2:
             raise ValueError(f"TrainConfig.betas must be two numbers, got {self.betas!r}")
 

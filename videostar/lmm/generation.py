@@ -1,10 +1,11 @@
-"""Generation: answers to (frames, text) items with a video LMM, and text-only chat with a causal LM.
+"""Generation: answers to (video, text) items with a video LMM, and text-only chat with a causal LM.
 
-    texts = generation.generate(model, processor, [(frames, "What colour is the ball?")], cfg, seed=0)
+    texts = generation.generate(model, processor, [(clip, "What colour is the ball?")], cfg, seed=0)
     texts = generation.generate_text("models/qgen", ["Ask about a red ball."], cfg, seed=0)
 
-Frames are ``(T, H, W, 3)`` uint8 arrays holding exactly the frames to show the model: the video
-processor is told never to re-sample them (``do_sample_frames=False``).
+A video is a ``Clip`` (``video.clips.read_clip``: the frames and their times) or a bare
+``(T, H, W, 3)`` uint8 array, holding exactly the frames to show the model: the video processor
+is told never to re-sample them (``do_sample_frames=False``).
 
 The decoding policy is ``SamplingConfig`` alone: a checkpoint's ``generation_config.json``
 (repetition_penalty, do_sample, top_k, max_length, ...) never applies. Only its stop and pad token
@@ -18,7 +19,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from videostar.core import seeding
@@ -88,20 +88,23 @@ def _generate_batch(
 def generate(
     model: Any,
     processor: Any,
-    items: Sequence[tuple[np.ndarray, str]],
+    items: Sequence[tuple[families.Video, str]],
     cfg: SamplingConfig,
     seed: int,
     progress: bool = False,
     done: Mapping[int, list[str]] | None = None,
     on_batch: Callable[[int, list[str]], None] | None = None,
+    owns: Callable[[int], bool] | None = None,
 ) -> list[str]:
-    """Answer each (frames, user text) item; returns the assistant texts in input order.
+    """Answer each (video, user text) item; returns the assistant texts in input order.
 
     Batches of ``cfg.batch_size`` are left-padded. Batch ``i`` is seeded from
     ``seeding.derive(seed, "batch", i)``, so outputs do not depend on what ran before; greedy
     outputs do not depend on batching at all (up to float rounding of padded positions). That
     makes resuming exact: ``done`` holds batches finished before (their texts are reused, not
-    recomputed), and ``on_batch(i, texts)`` is called as each new batch finishes.
+    recomputed), and ``on_batch(i, texts)`` is called as each new batch finishes. ``owns``: the
+    batches this process computes when several share the items (the others are left out of
+    the result; every process's ``on_batch`` collects them).
     """
     from tqdm.auto import tqdm
 
@@ -112,15 +115,21 @@ def generate(
     was_training = model.training
     model.eval()
     outputs: list[str] = []
-    bar = tqdm(total=len(items), disable=not progress, desc="generate")
+    starts = range(0, len(items), cfg.batch_size)
+    mine = [(b, start) for b, start in enumerate(starts) if owns is None or owns(b)]
+    bar = tqdm(
+        total=sum(min(cfg.batch_size, len(items) - start) for _, start in mine),
+        disable=not progress,
+        desc="generate",
+    )
     with torch.inference_mode():
-        for batch_index, start in enumerate(range(0, len(items), cfg.batch_size)):
-            batch = items[start : start + cfg.batch_size]
+        for batch_index, start in mine:
             if done and batch_index in done:
                 outputs.extend(done[batch_index])
-                bar.update(len(batch))
+                bar.update(len(done[batch_index]))
                 continue
-            texts, videos = [text for _, text in batch], [frames for frames, _ in batch]
+            batch = items[start : start + cfg.batch_size]
+            texts, videos = [text for _, text in batch], [video for video, _ in batch]
             inputs = family.inputs(processor, texts, videos, padding_side="left").to(device)
             new = _generate_batch(model, tokenizer, inputs, config, seed, batch_index)
             if on_batch is not None:

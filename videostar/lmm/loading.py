@@ -40,8 +40,11 @@ ADAPTER_CONFIG = "adapter_config.json"
 
 
 def resolve_device() -> torch.device:
-    """``$VIDEOSTAR_DEVICE`` if set, else cuda when available, else cpu."""
+    """``$VIDEOSTAR_DEVICE`` if set, else cuda when available, else cpu. Under a launcher each
+    process takes the GPU of its ``LOCAL_RANK``."""
     name = os.environ.get("VIDEOSTAR_DEVICE") or ("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and "LOCAL_RANK" in os.environ:
+        name = f"cuda:{int(os.environ['LOCAL_RANK'])}"
     return torch.device(name)
 
 

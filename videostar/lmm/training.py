@@ -1,4 +1,4 @@
-"""Fine-tuning a video LMM on (frames, user prompt, assistant response) examples.
+"""Fine-tuning a video LMM on (video, user prompt, assistant response) examples.
 
     model, processor = loading.load("models/base", for_training=True)
     stats = training.train(model, processor, examples, train_cfg)
@@ -7,21 +7,39 @@
 Full training or peft LoRA; AdamW with linear warmup then cosine decay; labels only on the
 response. What depends on the model family (video preprocessing, extra inputs, LoRA targets)
 comes from ``families``.
+
+A killed run resumes from its last checkpoint (every ``cfg.checkpoint_every`` steps) to the same
+weights as an uninterrupted one:
+
+    key = training.resume_key(examples, Path("models/base"), train_cfg, load_cfg)
+    ckpt = training.Checkpoint.open("train@cycle_1", key)  # .videostar/partial/train_cycle_1/<key>
+    stats = training.train(model, processor, examples, train_cfg, checkpoint=ckpt)
+    loading.save(...); ckpt.close()                  # once the stage's outputs are written
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
+import os
+import shutil
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from contextlib import nullcontext
+from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from safetensors.torch import load_file, save_file
 
-from videostar.lmm import families
-from videostar.lmm.config import TrainConfig
+from videostar.core import distributed, partial
+from videostar.core.records import dumps
+from videostar.lmm import families, loading
+from videostar.lmm.config import LoadConfig, TrainConfig
+from videostar.lmm.families.base import frames_of
 from videostar.lmm.loading import is_peft, seed_torch
+from videostar.video.clips import Clip
 
 # Padded label positions and prompt positions are ignored by the loss.
 IGNORE_INDEX = -100
@@ -57,7 +75,7 @@ class Encoded:
 
 def encode_examples(
     processor: Any,
-    examples: Sequence[tuple[np.ndarray, str, str]],
+    examples: Sequence[tuple[families.Video, str, str]],
     family: families.Family,
 ) -> Encoded:
     """Tokenize and preprocess training examples once.
@@ -66,7 +84,7 @@ def encode_examples(
     (``family.encode``), the response as the model should emit it (``family.response``) — so
     training and inference see the same token boundaries.
     """
-    prompts = family.encode(processor, [(frames, text) for frames, text, _ in examples])
+    prompts = family.encode(processor, [(video, text) for video, text, _ in examples])
     responses = [family.response(processor, response) for _, _, response in examples]
     response_ids = processor.tokenizer(responses, add_special_tokens=False)["input_ids"]
     return Encoded(prompts=prompts, responses=[torch.tensor(r) for r in response_ids])
@@ -108,22 +126,32 @@ def _accumulate(
     pad_id: int,
     device: torch.device,
     autocast: Any,
+    shard: distributed.Shard = distributed.ALONE,
 ) -> float:
     """Backward over ``rows`` in micro-batches of ``micro``; returns the batch's mean token loss.
 
     Each micro-batch's mean loss is weighted by its share of the batch's label tokens, so the
     accumulated gradient is the gradient of the whole batch's mean (the model's loss is a mean
-    over the label tokens of what it is given)."""
-    chunks = [rows[i : i + micro] for i in range(0, len(rows), micro)]
-    tokens = [sum(len(enc.responses[r]) for r in chunk) for chunk in chunks]
-    total = sum(tokens)
+    over the label tokens of what it is given). With several processes each takes every
+    ``world``-th row and syncs gradients once, on its last micro-batch; DDP averages them over
+    the processes, so each weight is scaled by ``world`` to keep the whole batch's gradient."""
+    total = sum(len(enc.responses[r]) for r in rows)
+    mine = rows[shard.rank :: shard.world]
+    chunks = [mine[i : i + micro] for i in range(0, len(mine), micro)]
     value = 0.0
-    for chunk, n_tokens in zip(chunks, tokens, strict=True):
+    for i, chunk in enumerate(chunks):
+        n_tokens = sum(len(enc.responses[r]) for r in chunk)
         batch = {k: v.to(device) for k, v in collate(enc, chunk, pad_id).items()}
-        with autocast:
-            loss = model(**batch).loss * (n_tokens / total)
-        loss.backward()
+        last = i == len(chunks) - 1
+        with nullcontext() if shard.world == 1 or last else model.no_sync():
+            with autocast:
+                loss = model(**batch).loss * (n_tokens / total)
+            (loss * shard.world if shard.world > 1 else loss).backward()
         value += loss.item()
+    if shard.world > 1:
+        summed = torch.tensor(value, dtype=torch.float64, device=device)
+        torch.distributed.all_reduce(summed)
+        value = summed.item()
     return value
 
 
@@ -145,17 +173,99 @@ def _wrap_lora(model: Any, cfg: TrainConfig, family: families.Family) -> Any:
     return get_peft_model(model, lora)
 
 
+class Checkpoint:
+    """The training state of one stage run, kept in its side folder (``core.partial``) so that a
+    killed run resumes from it: ``step-<n>/`` holds the trainable weights (``weights.safetensors``:
+    LoRA adapters, or every weight for full training) and ``state.pt`` (optimizer, LR scheduler,
+    torch random states, data order and cursor, losses so far). Training draws no numpy or Python
+    random numbers, so their states are not kept. Written to a temporary folder, then renamed: a
+    kill mid-write leaves the previous checkpoint usable."""
+
+    WEIGHTS = "weights.safetensors"
+    STATE = "state.pt"
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    @classmethod
+    def open(cls, stage: str, key_parts: Any, root: Path = partial.ROOT) -> Checkpoint:
+        """The checkpoint of ``stage`` for these key parts; another key's leftovers are removed."""
+        return cls(partial.folder(stage, key_parts, root))
+
+    def load(self) -> dict[str, Any] | None:
+        """The newest complete checkpoint's state (weights under ``"weights"``), or None."""
+        done = sorted(self.folder.glob("step-*[0-9]"))
+        if not done:
+            return None
+        state = torch.load(done[-1] / self.STATE, map_location="cpu", weights_only=True)
+        return {**state, "weights": load_file(done[-1] / self.WEIGHTS)}
+
+    def save(self, state: dict[str, Any]) -> None:
+        """Keep ``state`` (``"step"``, ``"weights"``: name -> tensor, the rest for ``torch.save``)
+        as the newest checkpoint and drop the older ones."""
+        final = self.folder / f"step-{state['step']:08d}"
+        tmp = final.with_name(final.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir()
+        weights = {k: v.detach().cpu().contiguous() for k, v in state["weights"].items()}
+        save_file(weights, tmp / self.WEIGHTS)
+        torch.save({k: v for k, v in state.items() if k != "weights"}, tmp / self.STATE)
+        for name in (self.WEIGHTS, self.STATE):
+            with open(tmp / name, "rb") as f:
+                os.fsync(f.fileno())
+        os.replace(tmp, final)
+        for old in self.folder.iterdir():
+            if old != final:
+                shutil.rmtree(old, ignore_errors=True)
+
+    def close(self) -> None:
+        """Delete the folder: call once the stage's outputs are written."""
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def examples_digest(examples: Sequence[tuple[families.Video, str, str]]) -> str:
+    """A digest of training examples: each video's frames (and a clip's times) and both texts."""
+    digest = hashlib.blake2b(digest_size=16)
+    for video, prompt, response in examples:
+        frames = np.ascontiguousarray(frames_of(video))
+        times = video.metadata() if isinstance(video, Clip) else None
+        digest.update(dumps([prompt, response, frames.shape, str(frames.dtype), times]).encode())
+        digest.update(frames.data)
+    return digest.hexdigest()
+
+
+def resume_key(
+    examples: Sequence[tuple[families.Video, str, str]],
+    init: Path,
+    cfg: TrainConfig,
+    runtime: LoadConfig,
+) -> dict[str, Any]:
+    """Everything that decides a training run's result, for ``Checkpoint.open``: the examples,
+    the bytes of the model it starts from (every folder of its adapter chain), the settings
+    (how often it checkpoints aside), how the model is loaded, and the library's code."""
+    root, adapters = loading.adapter_chain(init)
+    return {
+        "examples": examples_digest(examples),
+        "model": [loading.fingerprint(folder) for folder in (root, *adapters)],
+        "settings": {**asdict(cfg), "checkpoint_every": None},
+        "runtime": asdict(runtime),
+        "code": partial.code_fingerprint(),
+    }
+
+
 def train(
     model: Any,
     processor: Any,
-    examples: Sequence[tuple[np.ndarray, str, str]],
+    examples: Sequence[tuple[families.Video, str, str]],
     cfg: TrainConfig,
     *,
     steps: int | None = None,
     progress: bool = False,
     log: Callable[[int, float], None] | None = None,
+    checkpoint: Checkpoint | None = None,
+    shard: distributed.Shard = distributed.ALONE,
 ) -> dict[str, Any]:
-    """Fine-tune in place on (frames, user prompt, assistant response) examples.
+    """Fine-tune in place on (video, user prompt, assistant response) examples.
 
     For ``method="lora"`` adapters are injected into ``model`` and the peft wrapper is returned
     under ``"model"``: pass that to ``save``. For ``"full"`` it is ``model`` itself. Batches are
@@ -163,6 +273,11 @@ def train(
     dropped so every step sees ``batch_size`` examples.
     Returns ``{"model", "steps", "loss_first", "loss_last", "losses"}`` (losses rounded to 4
     decimals; ``log`` gets each step's exact value).
+    With ``checkpoint``, training starts from its newest state, if any, and keeps the state there
+    every ``cfg.checkpoint_every`` steps; the result equals an uninterrupted run's.
+    With several processes (``shard``, under a launcher) the model and optimizer go through
+    accelerate (DDP; FSDP or DeepSpeed from the user's accelerate config) and each process takes
+    its share of every batch; only the first saves checkpoints.
     """
     from tqdm.auto import tqdm
 
@@ -187,6 +302,7 @@ def train(
     pad_id = processor.tokenizer.pad_token_id
 
     params = [p for p in model.parameters() if p.requires_grad]
+    trainable = {name: p for name, p in model.named_parameters() if p.requires_grad}
     # No weight decay on norms and biases, as usual for transformers.
     decay = [p for p in params if p.ndim >= 2]
     no_decay = [p for p in params if p.ndim < 2]
@@ -204,19 +320,46 @@ def train(
 
     n = len(examples)
     batch_size = min(cfg.batch_size, n)
+    accelerator = None
+    if shard.world > 1:
+        if batch_size < shard.world:
+            raise ValueError(f"a batch of {batch_size} cannot be shared by {shard.world} processes")
+        from accelerate import Accelerator
+
+        print(f"train: process {shard.rank + 1} of {shard.world}, {batch_size} examples a step")
+        accelerator = Accelerator(cpu=device.type == "cpu")
+        model, optimizer = accelerator.prepare(model, optimizer)
+    clip = accelerator.clip_grad_norm_ if accelerator else torch.nn.utils.clip_grad_norm_
     micro = min(cfg.micro_batch_size or batch_size, batch_size)
     order = torch.randperm(n, generator=generator).tolist()
     cursor = 0
     losses: list[float] = []
-    bar = tqdm(total=total, disable=not progress, desc=f"train ({cfg.method})")
-    for step in range(total):
+    start = 0
+    state = checkpoint.load() if checkpoint is not None else None
+    if state is not None:
+        if state["total"] != total:
+            raise ValueError(f"{checkpoint.folder}: a run of {state['total']} steps, not {total}")
+        with torch.no_grad():
+            for name, p in trainable.items():
+                p.copy_(state["weights"][name])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        generator.set_state(state["data_rng"])
+        torch.set_rng_state(state["torch_rng"])
+        if state["cuda_rng"]:
+            torch.cuda.set_rng_state_all(state["cuda_rng"])
+        start, order, cursor = state["step"], state["order"], state["cursor"]
+        losses = state["losses"]
+        print(f"train: resuming from step {start} of {total} ({checkpoint.folder})")
+    bar = tqdm(total=total, initial=start, disable=not progress, desc=f"train ({cfg.method})")
+    for step in range(start, total):
         if cursor + batch_size > n:
             order = torch.randperm(n, generator=generator).tolist()
             cursor = 0
         rows = order[cursor : cursor + batch_size]
         cursor += batch_size
-        value = _accumulate(model, enc, rows, micro, pad_id, device, autocast)
-        torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
+        value = _accumulate(model, enc, rows, micro, pad_id, device, autocast, shard)
+        clip(params, cfg.grad_clip)
         optimizer.step()
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
@@ -225,7 +368,19 @@ def train(
             log(step, value)
         bar.update(1)
         bar.set_postfix(loss=f"{value:.3f}", refresh=False)
+        every = cfg.checkpoint_every
+        due = every and (step + 1) % every == 0 and step + 1 < total
+        if checkpoint is not None and due and shard.main:
+            checkpoint.save({
+                "step": step + 1, "total": total, "weights": trainable,
+                "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                "data_rng": generator.get_state(), "order": order, "cursor": cursor,
+                "losses": losses, "torch_rng": torch.get_rng_state(),
+                "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+            })  # fmt: skip
     bar.close()
+    if accelerator is not None:
+        model = accelerator.unwrap_model(model)
     model.eval()
     return {
         "model": model,

@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+from videostar.core import distributed
 from videostar.core.records import write_json, write_jsonl
 from videostar.lmm import loading, training
 from videostar.lmm.config import LoadConfig, TrainConfig
@@ -47,29 +48,42 @@ def fit(
     num_frames: int,
     seed: int,
     runtime: LoadConfig,
+    stage: str,
+    shard: distributed.Shard = distributed.ALONE,
 ) -> dict[str, Any]:
     """Fine-tune ``init`` on ``samples`` plus a general share; write the model (an adapter that
     names ``init`` as its base, for LoRA) and samples.jsonl + llava.json under ``records_dir``.
     ``seed`` (derived per model by the caller) drives the general draw, shuffling and init.
+    Training keeps checkpoints under ``stage``'s side folder (``training.Checkpoint``), resumes
+    from them after a kill and deletes them once the outputs are written. With several processes
+    (``shard``) they train together and the first writes the outputs.
     Returns the training counts (general records not used, per reason, too) and losses."""
     pool, skipped = read_general(Path(cfg.general_data), Path(cfg.general_videos))
     general = general_samples(pool, general_count(len(samples), cfg.general_share), seed)
     mixed = samples + general
     stats: dict[str, Any] = {"init": str(init), "kept": len(samples), "general": len(general),
                              "general_pool": len(pool), "general_skipped": skipped}  # fmt: skip
+    checkpoint = None
     if samples:
-        frames, errors = load_clips((clip_ref(s) for s in mixed), num_frames)
+        clips, errors = load_clips((clip_ref(s) for s in mixed), num_frames)
         if errors:
             raise RuntimeError(f"train: {len(errors)} training videos failed to decode: {errors}")
         frozen = cfg.method == "lora"
         lm, processor = loading.load(init, for_training=True, frozen=frozen, **asdict(runtime))
-        examples = [(frames[clip_ref(s)], s["question"], s["text"]) for s in mixed]
+        examples = [(clips[clip_ref(s)], s["question"], s["text"]) for s in mixed]
+        train_cfg = replace(recipe(cfg), seed=seed)
+        key = training.resume_key(examples, init, train_cfg, runtime)
+        checkpoint = training.Checkpoint.open(stage, key)
         result = training.train(
-            lm, processor, examples, replace(recipe(cfg), seed=seed), progress=True
+            lm, processor, examples, train_cfg, progress=True, checkpoint=checkpoint, shard=shard
         )
+        stats.update({k: result[k] for k in ("steps", "loss_first", "loss_last")})
+        if not shard.main:
+            return stats
         # LoRA wraps the model in a new object, saved as the adapter alone.
         loading.save(result["model"], processor, out, base_dir=init)
-        stats.update({k: result[k] for k in ("steps", "loss_first", "loss_last")})
+    elif not shard.main:
+        return stats
     else:
         # Nothing verified: training on general data alone would not be this cycle's model, and
         # a copy of the initial model would only fill the cache (gigabytes for a real model).
@@ -78,4 +92,6 @@ def fit(
         stats.update({"steps": 0, "loss_first": None, "loss_last": None})
     write_jsonl(records_dir / "samples.jsonl", [provenance(s) for s in mixed])
     write_json(records_dir / "llava.json", [llava_record(s) for s in mixed])
+    if checkpoint is not None:
+        checkpoint.close()
     return stats

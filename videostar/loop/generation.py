@@ -10,18 +10,20 @@ text, and ``error`` (the reason, when the video could not be decoded; the row is
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
-from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
-from videostar.core import seeding
+from videostar.core import distributed, partial, seeding
 from videostar.core.partial import PartialBatches, key_of
 from videostar.labels import render_hint
+from videostar.labels.rows import question_problem
 from videostar.lmm import generation, loading
 from videostar.lmm.config import LoadConfig, SamplingConfig
 from videostar.loop.questions import QUESTION_KEYS
 from videostar.prompts import PromptsConfig, answer_prompt, rationale_prompt
-from videostar.video.frames import clip_ref, load_clips
+from videostar.video.clips import Clip
+from videostar.video.frames import ClipRef, clip_ref, load_clips
 
 KINDS = ("answer", "rationale", "eval")
 KIND_SPLIT = {"answer": "train", "eval": "test"}
@@ -42,7 +44,7 @@ def select_rows(kind: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return [
             {k: r[k] for k in QUESTION_KEYS if k in r}
             for r in rows
-            if not r["ok"] and not r.get("error")
+            if not r.get("ok") and not r.get("error")
         ]
     return [r for r in rows if r.get("split", "test") == KIND_SPLIT[kind]]
 
@@ -57,35 +59,78 @@ def generate_rows(
     seed: int,
     runtime: LoadConfig,
     store: PartialBatches | None = None,
-) -> list[dict[str, Any]]:
-    """Every row with its generated text (or its video's ``error``). With ``store``, batches
-    finished by an earlier, killed run of the same stage and key are reused and new ones are
-    kept as they finish; the outputs are the same bytes as an uninterrupted run's."""
-    frames, errors = load_clips((clip_ref(r) for r in rows), num_frames)
-    todo = [r for r in rows if clip_ref(r) in frames]
-    texts: list[str] = []
-    if todo:
+    shard: distributed.Shard = distributed.ALONE,
+) -> list[dict[str, Any]] | None:
+    """Every row with its generated text, or with the ``error`` that kept it from generation
+    (``row: ...`` for a row that is not a usable question, ``video: ...`` for a clip that does
+    not decode); no row is dropped. With ``store``, batches finished by an earlier, killed run of
+    the same stage and key are reused and new ones are kept as they finish; the outputs are the
+    same bytes as an uninterrupted run's. With several processes (``shard``, which needs the
+    ``store``), each computes its own batches and the main process merges them (the others
+    return None): the same bytes again."""
+    problems = {i: f"row: {p}" for i, r in enumerate(rows) if (p := question_problem(r))}
+    errors = dict(problems)
+    questions = [i for i in range(len(rows)) if i not in problems]
+    clips, clip_errors = load_clips((clip_ref(rows[i]) for i in questions), num_frames)
+    for i in questions:
+        if clip_ref(rows[i]) in clip_errors:
+            errors[i] = clip_errors[clip_ref(rows[i])]
+    todo = [i for i in questions if i not in errors]
+    if shard.world > 1:
+        if store is None:
+            raise ValueError("several processes merge their batches through a PartialBatches store")
+        print(f"generate: process {shard.rank + 1} of {shard.world}: the batches i with "
+              f"i % {shard.world} == {shard.rank}")  # fmt: skip
+    done = store.done() if store else {}
+    if done:
+        print(f"generate: resuming, {len(done)} finished batches kept from a stopped run")
+    batches = range(-(-len(todo) // sampling.batch_size))
+    if not all(b in done for b in batches if shard.owns(b)):  # else: no model to load
         lm, processor = loading.load(model_dir, **asdict(runtime))
-        items = [(frames[clip_ref(r)], build_prompt(kind, r, prompts)) for r in todo]
-        done = store.done() if store else None
-        if done:
-            print(f"generate: resuming, {len(done)} finished batches kept from a stopped run")
-        texts = generation.generate(
+        items = LazyItems(
+            [(clip_ref(rows[i]), build_prompt(kind, rows[i], prompts)) for i in todo], clips
+        )
+        generation.generate(
             lm, processor, items, sampling, seed=seed, progress=True, done=done,
-            on_batch=store.add if store else None,
+            on_batch=store.add if store else done.__setitem__, owns=shard.owns,
         )  # fmt: skip
-    by_id = {r["id"]: t for r, t in zip(todo, texts, strict=True)}
+    shard.wait()
+    if not shard.main:
+        return None
+    done = store.done() if store else done
+    generated = dict(zip(todo, (t for b in batches for t in done[b]), strict=True))
     return [
         {
             **row,
             "prompt_kind": kind,
-            "prompt": build_prompt(kind, row, prompts),
+            "prompt": "" if i in problems else build_prompt(kind, row, prompts),
             "model": model_dir,
-            "text": by_id.get(row["id"], ""),
-            "error": errors.get(clip_ref(row)),
+            "text": generated.get(i, ""),
+            "error": errors.get(i),
         }
-        for row in rows
+        for i, row in enumerate(rows)
     ]
+
+
+class LazyItems(Sequence[tuple[Clip, str]]):
+    """(clip, prompt) items whose clips are read (from the frame cache) only when a batch asks
+    for them, so a stage's memory does not grow with its rows."""
+
+    def __init__(self, keys: list[tuple[ClipRef, str]], clips: Mapping[ClipRef, Clip]) -> None:
+        self.keys, self.clips = keys, clips
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    @overload
+    def __getitem__(self, index: int) -> tuple[Clip, str]: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[tuple[Clip, str]]: ...
+    def __getitem__(self, index: int | slice) -> Any:
+        if isinstance(index, slice):
+            return [(self.clips[ref], text) for ref, text in self.keys[index]]
+        ref, text = self.keys[index]
+        return self.clips[ref], text
 
 
 def resume_key(
@@ -104,15 +149,8 @@ def resume_key(
         "rows": key_of(rows),
         "model": [loading.fingerprint(folder) for folder in (root, *adapters)],
         "settings": settings,
-        "code": code_fingerprint(),
+        "code": partial.code_fingerprint(),
     }
-
-
-def code_fingerprint() -> str:
-    """A digest of the library's Python sources (a changed line must not reuse old batches)."""
-    package = Path(__file__).resolve().parents[1]
-    sources = sorted(package.rglob("*.py"))
-    return key_of([[p.relative_to(package).as_posix(), p.read_text("utf-8")] for p in sources])
 
 
 def stage_seed(root: int, kind: str, name: str) -> int:

@@ -154,6 +154,7 @@ def yields(answers: list[dict[str, Any]], rationales: list[dict[str, Any]]) -> d
             "answered_verified": answered,
             "rationalized": len(rationales),
             "rationalized_verified": rationalized,
-            "video_errors": sum(1 for r in answers if r.get("error")),
+            "video_errors": sum(1 for r in answers if (r.get("error") or "").startswith("video:")),
+            "row_errors": sum(1 for r in answers if (r.get("error") or "").startswith("row:")),
         },
     }

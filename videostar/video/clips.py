@@ -3,7 +3,8 @@
     from videostar.video.clips import write_video, probe, read_frames
     write_video("clip.mp4", frames, fps=8)      # (T, H, W, 3) uint8
     info = probe("clip.mp4")                     # VideoInfo(num_frames=8, fps=8.0, ...)
-    clip = read_frames("clip.mp4", 8)            # (8, H, W, 3) uint8, uniformly sampled
+    frames = read_frames("clip.mp4", 8)          # (8, H, W, 3) uint8, uniformly sampled
+    clip = read_clip("clip.mp4", 8)              # the same frames, with their times (clip.times)
 
 Decoding uses decord when it imports (x86-64 wheels only) and PyAV otherwise, or when decord
 cannot open a file; both backends give identical frames for the clips written here. Every
@@ -18,6 +19,7 @@ import tempfile
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
@@ -48,6 +50,34 @@ class VideoInfo:
     duration: float
     width: int
     height: int
+
+
+@dataclass(frozen=True, eq=False)
+class Clip:
+    """Frames sampled from a clip, and where they lie in it.
+
+    Frame k of ``frames`` is the clip's frame ``indices[k]``, ``indices[k] / fps`` seconds after
+    the clip's start; the clip (the whole video, or its segment) has ``length`` frames. Models
+    that write timestamps into their prompts (Qwen2.5/3-VL, SmolVLM2) read them from here.
+    """
+
+    frames: np.ndarray
+    indices: tuple[int, ...]
+    fps: float
+    length: int
+
+    @property
+    def times(self) -> list[float]:
+        return [i / self.fps for i in self.indices]
+
+    def metadata(self) -> dict[str, Any]:
+        """The clip as transformers' ``VideoMetadata`` describes a sampled video."""
+        return {
+            "total_num_frames": self.length,
+            "fps": self.fps,
+            "duration": self.length / self.fps,
+            "frames_indices": list(self.indices),
+        }
 
 
 def default_codec() -> str:
@@ -176,7 +206,14 @@ def sample_indices(total: int, num: int) -> list[int]:
     return [int(i) for i in np.linspace(0, total - 1, num)]
 
 
-def read_frames_decord(path: str | Path, num_frames: int) -> np.ndarray:
+def _stack(arrays: list[np.ndarray], where: str | Path) -> np.ndarray:
+    """(T, H, W, 3) from frames that must share one size (a stream may change it midway)."""
+    if len({a.shape for a in arrays}) > 1:
+        raise VideoError(f"cannot decode: frames of different sizes in {where}")
+    return np.stack(arrays)
+
+
+def decord_clip(path: str | Path, num_frames: int) -> Clip:
     """Uniformly sampled frames via decord (RuntimeError when decord is not installed)."""
     if decord is None:
         raise RuntimeError("decord is not installed")
@@ -185,10 +222,16 @@ def read_frames_decord(path: str | Path, num_frames: int) -> np.ndarray:
         reader = decord.VideoReader(str(path), num_threads=1)
         if len(reader) == 0:
             raise VideoError(f"no frames: {path}")
-        return reader.get_batch(sample_indices(len(reader), num_frames)).asnumpy()
+        wanted = sample_indices(len(reader), num_frames)
+        frames = reader.get_batch(wanted).asnumpy()
+        return Clip(frames, tuple(wanted), float(reader.get_avg_fps()), len(reader))
     # decord reports unreadable files as a bare RuntimeError
     except (decord.DECORDError, RuntimeError) as e:
         raise VideoError(f"cannot decode: {path}: {e}") from e
+
+
+def read_frames_decord(path: str | Path, num_frames: int) -> np.ndarray:
+    return decord_clip(path, num_frames).frames
 
 
 def _pyav_pick(path: Path, wanted: list[int]) -> tuple[dict[int, np.ndarray], int]:
@@ -205,21 +248,29 @@ def _pyav_pick(path: Path, wanted: list[int]) -> tuple[dict[int, np.ndarray], in
     return picked, decoded
 
 
-def read_frames_pyav(path: str | Path, num_frames: int) -> np.ndarray:
+def pyav_clip(path: str | Path, num_frames: int) -> Clip:
     """Uniformly sampled frames via PyAV; decodes sequentially up to the last frame needed."""
     info = probe(path)
     path = Path(path)
+    length = info.num_frames
     try:
-        wanted = sample_indices(info.num_frames, num_frames)
+        wanted = sample_indices(length, num_frames)
         picked, decoded = _pyav_pick(path, wanted)
         if decoded <= wanted[-1]:  # the stored frame count overstated what decodes
             if decoded == 0:
                 raise VideoError(f"no frames: {path}")
-            wanted = sample_indices(decoded, num_frames)
+            length = decoded
+            wanted = sample_indices(length, num_frames)
             picked, _ = _pyav_pick(path, wanted)
     except av.FFmpegError as e:
         raise VideoError(f"cannot decode: {path}: {e}") from e
-    return np.stack([picked[i] for i in wanted])
+    # A stream that stores no rate gets one frame per second: times then count frames.
+    frames = _stack([picked[i] for i in wanted], path)
+    return Clip(frames, tuple(wanted), info.fps or 1.0, length)
+
+
+def read_frames_pyav(path: str | Path, num_frames: int) -> np.ndarray:
+    return pyav_clip(path, num_frames).frames
 
 
 def clamp_segment(
@@ -229,7 +280,10 @@ def clamp_segment(
     whole video. Raises VideoError when nothing of it lies inside the video."""
     if segment is None:
         return None
-    start, end = float(segment[0]), min(float(segment[1]), info.duration)
+    try:
+        start, end = float(segment[0]), min(float(segment[1]), info.duration)
+    except (TypeError, ValueError, IndexError):
+        raise VideoError(f"bad segment {segment!r}: expected [start, end] seconds") from None
     if not 0 <= start < end:
         raise VideoError(
             f"empty segment: [{segment[0]}, {segment[1]}] s in a {info.duration:.3f} s video"
@@ -248,24 +302,55 @@ def _segment_frames(total: int, fps: float, segment: tuple[float, float] | None)
 
 def _read_folder(
     folder: Path, num_frames: int, segment: tuple[float, float] | None, info: VideoInfo
-) -> np.ndarray:
+) -> Clip:
     # Missing frames are tolerated (frame dumps are often incomplete): sample among the frames
     # present in the segment, on the folder's timeline (see _probe_folder).
     files = frame_files(folder)
+    origin = files[0][0]
+    length = files[-1][0] - origin + 1
     if segment is not None:
-        first = files[0][0]
-        low, high = first + segment[0] * info.fps, first + segment[1] * info.fps
+        low, high = origin + segment[0] * info.fps, origin + segment[1] * info.fps
         files = [(n, p) for n, p in files if low <= n < high]
         if not files:
             raise VideoError(f"no frames: {folder} holds none in [{segment[0]}, {segment[1]}] s")
-    picked = [files[i][1] for i in sample_indices(len(files), num_frames)]
+        origin = int(np.ceil(low))
+        length = int(np.ceil(high)) - origin
+    picked = [files[i] for i in sample_indices(len(files), num_frames)]
     try:
-        arrays = [np.asarray(Image.open(p).convert("RGB")) for p in picked]
+        arrays = [np.asarray(Image.open(p).convert("RGB")) for _, p in picked]
     except OSError as e:
         raise VideoError(f"cannot decode: {folder}: {e}") from e
-    if len({a.shape for a in arrays}) > 1:
-        raise VideoError(f"cannot decode: frames of different sizes in {folder}")
-    return np.stack(arrays)
+    return Clip(_stack(arrays, folder), tuple(n - origin for n, _ in picked), info.fps, length)
+
+
+def read_clip(
+    path: str | Path,
+    num_frames: int,
+    segment: tuple[float, float] | None = None,
+    fps: float | None = None,
+    info: VideoInfo | None = None,
+) -> Clip:
+    """``num_frames`` frames uniformly sampled from the whole video or from ``segment`` ([start,
+    end] seconds), with their times in it; decord first, PyAV as the fallback. A folder of frame
+    images is read directly, with ``fps`` its frame rate. ``info``: the video's ``probe``, when
+    the caller has it already (saves probing it again)."""
+    if Path(path).is_dir():
+        info = info or _probe_folder(Path(path), fps)
+        return _read_folder(Path(path), num_frames, clamp_segment(segment, info), info)
+    _check_file(path)
+    if segment is not None:
+        info = info or probe(path)
+        span = _segment_frames(info.num_frames, info.fps, clamp_segment(segment, info))
+        return _read_span(path, num_frames, span, info.fps)
+    if decord is None:
+        return pyav_clip(path, num_frames)
+    try:
+        return decord_clip(path, num_frames)
+    except VideoError as decord_error:
+        try:
+            return pyav_clip(path, num_frames)
+        except VideoError as pyav_error:
+            raise VideoError(f"{pyav_error} (decord: {decord_error})") from pyav_error
 
 
 def read_frames(
@@ -275,33 +360,18 @@ def read_frames(
     fps: float | None = None,
     info: VideoInfo | None = None,
 ) -> np.ndarray:
-    """(num_frames, H, W, 3) uint8, uniformly sampled from the whole video or from ``segment``
-    ([start, end] seconds); decord first, PyAV as the fallback. A folder of frame images is read
-    directly, with ``fps`` its frame rate. ``info``: the video's ``probe``, when the caller has
-    it already (saves probing it again)."""
-    if Path(path).is_dir():
-        return _read_folder(Path(path), num_frames, segment, info or _probe_folder(Path(path), fps))
-    _check_file(path)
-    if segment is not None:
-        info = info or probe(path)
-        return _read_span(path, num_frames, _segment_frames(info.num_frames, info.fps, segment))
-    if decord is None:
-        return read_frames_pyav(path, num_frames)
-    try:
-        return read_frames_decord(path, num_frames)
-    except VideoError as decord_error:
-        try:
-            return read_frames_pyav(path, num_frames)
-        except VideoError as pyav_error:
-            raise VideoError(f"{pyav_error} (decord: {decord_error})") from pyav_error
+    """(num_frames, H, W, 3) uint8: the frames of ``read_clip``."""
+    return read_clip(path, num_frames, segment, fps, info).frames
 
 
-def _read_span(path: str | Path, num_frames: int, span: range) -> np.ndarray:
+def _read_span(path: str | Path, num_frames: int, span: range, fps: float) -> Clip:
     wanted = [span[i] for i in sample_indices(len(span), num_frames)]
+    indices = tuple(i - span.start for i in wanted)
     if decord is not None:
         try:
             reader = decord.VideoReader(str(path), num_threads=1)
-            return reader.get_batch([min(i, len(reader) - 1) for i in wanted]).asnumpy()
+            frames = reader.get_batch([min(i, len(reader) - 1) for i in wanted]).asnumpy()
+            return Clip(frames, indices, fps, len(span))
         except (decord.DECORDError, RuntimeError):
             pass  # PyAV below reports the error if it cannot decode either
     try:
@@ -311,4 +381,5 @@ def _read_span(path: str | Path, num_frames: int, span: range) -> np.ndarray:
     if not picked:
         raise VideoError(f"no frames: {path} has {decoded} frames, the segment starts later")
     last = picked[max(picked)]
-    return np.stack([picked.get(i, last) for i in wanted])
+    frames = _stack([picked.get(i, last) for i in wanted], path)
+    return Clip(frames, indices, fps, len(span))

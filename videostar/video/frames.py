@@ -4,20 +4,30 @@ A clip is what a row shows the model: its video (a file or a folder of frame ima
 segment of it in seconds (None: the whole video) and, for a frame folder, its frame rate.
 
     refs = [clip_ref(row) for row in rows]
-    frames, errors = load_clips(refs, num_frames=8)       # {ref: (T, H, W, 3)}, {ref: reason}
+    clips, errors = load_clips(refs, num_frames=8)        # {ref: Clip}, {ref: reason}
+    clips[refs[0]].frames                                 # (T, H, W, 3) uint8; .times in seconds
+
+Clips missing from the frame cache (``video/cache.py``, on unless ``$VIDEOSTAR_FRAME_CACHE=off``)
+are decoded in ``$VIDEOSTAR_WORKERS`` processes (default: every core) and written to it; the
+mapping returned then reads each clip back from the cache when it is used, so a stage's memory
+does not grow with its rows. Without the cache, clips are decoded in this process and held.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import multiprocessing
+import os
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-import numpy as np
 from tqdm import tqdm
 
 from videostar.video import clips
+from videostar.video.cache import FrameCache
 
 ClipRef = tuple[str, tuple[float, float] | None, float | None]
+# Below this many clips to decode, starting worker processes costs more than it saves.
+POOL_MIN_CLIPS = 32
 
 
 def clip_ref(row: dict[str, Any]) -> ClipRef:
@@ -26,17 +36,101 @@ def clip_ref(row: dict[str, Any]) -> ClipRef:
     return row["video"], (tuple(segment) if segment else None), row.get("fps")
 
 
+def default_workers() -> int:
+    """``$VIDEOSTAR_WORKERS``, else every core: hardware, so never a tracked param."""
+    return int(os.environ.get("VIDEOSTAR_WORKERS") or os.cpu_count() or 1)
+
+
+def decode(
+    ref: ClipRef,
+    num_frames: int,
+    cache: FrameCache | None,
+    info: clips.VideoInfo | None = None,
+) -> clips.Clip:
+    """The clip of ``ref``: from the cache, else decoded (and cached). Raises VideoError."""
+    video, segment, fps = ref
+    if cache is not None:
+        cached = cache.get(video, num_frames, segment, fps)
+        if cached is not None:
+            return cached
+    clip = clips.read_clip(video, num_frames, segment=segment, fps=fps, info=info)
+    if cache is not None:
+        cache.put(video, num_frames, segment, fps, clip)
+    return clip
+
+
+def _fill(job: tuple[ClipRef, int, FrameCache]) -> str | None:
+    ref, num_frames, cache = job
+    try:
+        decode(ref, num_frames, cache)
+    except clips.VideoError as e:
+        return f"video: {e}"
+    return None
+
+
+class CachedClips(Mapping[ClipRef, clips.Clip]):
+    """Clips by ref, each read from the frame cache when asked for."""
+
+    def __init__(self, refs: list[ClipRef], num_frames: int, cache: FrameCache) -> None:
+        self.refs, self.num_frames, self.cache = refs, num_frames, cache
+        self._known = set(refs)
+
+    def __getitem__(self, ref: ClipRef) -> clips.Clip:
+        if ref not in self._known:
+            raise KeyError(ref)
+        return decode(ref, self.num_frames, self.cache)
+
+    def __contains__(self, ref: object) -> bool:
+        return ref in self._known
+
+    def __iter__(self) -> Iterator[ClipRef]:
+        return iter(self.refs)
+
+    def __len__(self) -> int:
+        return len(self.refs)
+
+
 def load_clips(
-    refs: Iterable[ClipRef], num_frames: int, desc: str = "decode"
-) -> tuple[dict[ClipRef, np.ndarray], dict[ClipRef, str]]:
-    """Return ({ref: frames}, {ref: reason}) for the distinct clips, in first-seen order."""
-    frames: dict[ClipRef, np.ndarray] = {}
-    errors: dict[ClipRef, str] = {}
+    refs: Iterable[ClipRef],
+    num_frames: int,
+    desc: str = "decode",
+    cache: FrameCache | None | bool = True,
+    workers: int | None = None,
+) -> tuple[Mapping[ClipRef, clips.Clip], dict[ClipRef, str]]:
+    """Return ({ref: clip}, {ref: reason}) for the distinct clips, in first-seen order.
+    ``cache``: True for the frame cache of the environment, None/False for none."""
+    cache = FrameCache.from_env() if cache is True else (cache or None)
     unique = list(dict.fromkeys(refs))
-    for ref in tqdm(unique, desc=desc, unit="video", disable=len(unique) < 200):
-        video, segment, fps = ref
-        try:
-            frames[ref] = clips.read_frames(video, num_frames, segment=segment, fps=fps)
-        except clips.VideoError as e:
-            errors[ref] = f"video: {e}"
-    return frames, errors
+    errors: dict[ClipRef, str] = {}
+    if cache is None:
+        loaded: dict[ClipRef, clips.Clip] = {}
+        for ref in tqdm(unique, desc=desc, unit="video", disable=len(unique) < 200):
+            try:
+                loaded[ref] = decode(ref, num_frames, None)
+            except clips.VideoError as e:
+                errors[ref] = f"video: {e}"
+        return loaded, errors
+    missing = [r for r in unique if not cache.has(r[0], num_frames, r[1], r[2])]
+    jobs = [(ref, num_frames, cache) for ref in missing]
+    workers = min(default_workers() if workers is None else workers, len(jobs))
+    bar = tqdm(total=len(jobs), desc=desc, unit="video", disable=len(jobs) < 200)
+    if workers > 1 and len(jobs) >= POOL_MIN_CLIPS:
+        # fork starts workers in milliseconds; the parent has loaded no model yet.
+        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+        with multiprocessing.get_context(method).Pool(workers) as pool:
+            results = []
+            for result in pool.imap(_fill, jobs, chunksize=8):
+                results.append(result)
+                bar.update()
+    else:
+        results = []
+        for job in jobs:
+            results.append(_fill(job))
+            bar.update()
+    bar.close()
+    errors = {ref: reason for ref, reason in zip(missing, results, strict=True) if reason}
+    print(
+        f"{desc}: {len(missing)} clips decoded, {len(unique) - len(missing)} from the frame cache"
+    )
+    usable = [r for r in unique if r not in errors]
+    return CachedClips(usable, num_frames, cache), errors

@@ -6,8 +6,8 @@ end-of-turn token and the default LoRA target modules. ``base.Family`` is the ge
 through the family's own processor; a module per family group overrides what differs.
 
     family = families.for_model(model)            # or families.get("qwen2_vl")
-    inputs = family.inputs(processor, ["What colour is the ball?"], [frames])
-    prompts = family.encode(processor, [(frames, "What colour is the ball?")])   # for training
+    inputs = family.inputs(processor, ["What colour is the ball?"], [clip])
+    prompts = family.encode(processor, [(clip, "What colour is the ball?")])   # for training
 
 Implemented: ``video_llava``, ``qwen2_vl``, ``qwen2_5_vl``, ``qwen3_vl``, ``llava_onevision``,
 ``llava_next_video``, ``smolvlm``, ``internvl``. Any other model_type raises
@@ -19,9 +19,9 @@ from __future__ import annotations
 from typing import Any
 
 from videostar.lmm.families import internvl, llava, qwen, qwen3, smolvlm
-from videostar.lmm.families.base import EncodedPrompt, Family
+from videostar.lmm.families.base import EncodedPrompt, Family, Video
 
-__all__ = ["FAMILIES", "EncodedPrompt", "Family", "for_model", "get", "supported"]
+__all__ = ["FAMILIES", "EncodedPrompt", "Family", "Video", "for_model", "get", "supported"]
 
 FAMILIES: tuple[Family, ...] = (
     *qwen.FAMILIES,

@@ -15,6 +15,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from videostar.video.clips import Clip
+
+# What a family is shown: a Clip (frames and their times), or bare frames (times unknown).
+Video = Clip | np.ndarray
 # Rebuilt for every training batch (prompt + response + padding), never taken from the processor.
 _REBUILT = ("input_ids", "attention_mask")
 
@@ -47,6 +51,22 @@ def split_inputs(inputs: Any) -> EncodedPrompt:
     return EncodedPrompt(ids=ids[0], sequence=sequence, visual=visual)
 
 
+def frames_of(video: Video) -> np.ndarray:
+    return video.frames if isinstance(video, Clip) else np.asarray(video)
+
+
+def nominal_metadata(processor: Any, frames: np.ndarray) -> dict[str, Any]:
+    """Metadata for bare frames: taken one every 1 / fps seconds, fps the processor's own rate."""
+    fps = float(getattr(processor.video_processor, "fps", None) or 1)
+    n = len(frames)
+    return {
+        "total_num_frames": n,
+        "fps": fps,
+        "duration": n / fps,
+        "frames_indices": list(range(n)),
+    }
+
+
 @dataclass(frozen=True)
 class Family:
     """One model family's decisions.
@@ -55,10 +75,13 @@ class Family:
     lora_targets: default LoRA target modules (used when ``TrainConfig.lora_targets`` is empty):
         module-name suffixes, or one regular expression that peft matches against full names
         (to keep the vision tower out when it shares the language model's projection names).
+    timed: whether the processor reads the frames' times (``video_metadata``): into the prompt
+        as text (Qwen3-VL, SmolVLM2) or into the position ids (Qwen2.5-VL).
     """
 
     model_types: tuple[str, ...]
     lora_targets: tuple[str, ...] | str
+    timed: bool = False
 
     def conversation(self, text: str) -> list[dict[str, Any]]:
         """One user turn showing the video, then the text."""
@@ -74,36 +97,42 @@ class Family:
         """Processor arguments for videos: the frames given are exactly the frames to show."""
         return {"do_sample_frames": False}
 
-    def video_metadata(self, processor: Any, frames: np.ndarray) -> dict[str, Any] | None:
-        """Timing of the frames, for processors that write timestamps into the prompt (None:
-        the processor needs none)."""
-        return None
+    def video_metadata(self, processor: Any, video: Video) -> dict[str, Any] | None:
+        """The frames' times for a timed family (None: the processor needs none). A Clip's are
+        its own; bare frames are described as sampled at the processor's own rate."""
+        if not self.timed:
+            return None
+        if isinstance(video, Clip):
+            return video.metadata()
+        return nominal_metadata(processor, frames_of(video))
+
+    def timing(self, processor: Any, videos: Sequence[Video]) -> dict[str, Any]:
+        """The processor's ``video_metadata`` argument for ``videos``, if the family is timed."""
+        if not self.timed:
+            return {}
+        return {"video_metadata": [self.video_metadata(processor, v) for v in videos]}
 
     def inputs(
         self,
         processor: Any,
         texts: Sequence[str],
-        videos: Sequence[np.ndarray],
+        videos: Sequence[Video],
         padding_side: str = "left",
     ) -> Any:
         """Model inputs for user ``texts`` (not yet templated), one video each, padded."""
-        metadata = [self.video_metadata(processor, np.asarray(v)) for v in videos]
-        timing = {"video_metadata": metadata} if any(m is not None for m in metadata) else {}
         return processor(
             text=[self.prompt(processor, t) for t in texts],
-            videos=[np.asarray(v) for v in videos],
-            **timing,
+            videos=[frames_of(v) for v in videos],
+            **self.timing(processor, videos),
             padding=True,
             padding_side=padding_side,
             return_tensors="pt",
             **self.video_kwargs(),
         )
 
-    def encode(
-        self, processor: Any, items: Sequence[tuple[np.ndarray, str]]
-    ) -> list[EncodedPrompt]:
-        """Each (frames, user text) prompt exactly as ``inputs`` makes it, one processor call each."""
-        return [split_inputs(self.inputs(processor, [text], [frames])) for frames, text in items]
+    def encode(self, processor: Any, items: Sequence[tuple[Video, str]]) -> list[EncodedPrompt]:
+        """Each (video, user text) prompt exactly as ``inputs`` makes it, one processor call each."""
+        return [split_inputs(self.inputs(processor, [text], [video])) for video, text in items]
 
     def response(self, processor: Any, text: str) -> str:
         """The text the model should emit after the prompt, closed by its end-of-turn token."""

@@ -4,7 +4,7 @@ Training sets repeat clips (several questions per video, the corpus's several ki
 each distinct clip is preprocessed once, in chunks, by the video processor, and prompts are
 tokenized in bulk with the video token expanded as the processor would expand it. The result is
 the same tensors ``inputs`` gives (a test checks this). Qwen2.5-VL adds ``second_per_grid_ts``,
-the seconds per temporal patch, to M-RoPE.
+the seconds per temporal patch, to M-RoPE: the family is timed, so these are the clip's own.
 """
 
 from __future__ import annotations
@@ -17,16 +17,17 @@ from typing import Any
 import numpy as np
 import torch
 
-from videostar.lmm.families.base import EncodedPrompt, Family
+from videostar.lmm.families.base import EncodedPrompt, Family, Video, frames_of
 
 # M-RoPE token types (processor convention): 0 text, 1 image, 2 video.
 _VIDEO_TOKEN_TYPE = 2
 _TEXT_ATTENTION = ("q_proj", "k_proj", "v_proj", "o_proj")
 
 
-def _frames_key(frames: np.ndarray) -> bytes:
+def _clip_key(frames: np.ndarray, metadata: dict[str, Any] | None) -> bytes:
     return hashlib.blake2b(
-        repr((frames.shape, frames.dtype.str)).encode() + frames.tobytes(), digest_size=16
+        repr((frames.shape, frames.dtype.str, metadata)).encode() + frames.tobytes(),
+        digest_size=16,
     ).digest()
 
 
@@ -38,7 +39,7 @@ class QwenVL(Family):
     clip_keys: tuple[str, ...] = ()
 
     def encode_videos(
-        self, processor: Any, videos: Sequence[np.ndarray]
+        self, processor: Any, videos: Sequence[Video]
     ) -> list[dict[str, torch.Tensor]]:
         """Preprocess clips exactly as the processor does for ``generate``; one dict per clip:
         ``pixel_values_videos`` (patches, patch_dim), ``video_grid_thw`` (1, 3), plus
@@ -50,13 +51,14 @@ class QwenVL(Family):
             # itself; a text of one video token per clip makes it process just the videos.
             out = processor(
                 text=[processor.video_token] * len(videos),
-                videos=list(videos),
+                videos=[frames_of(v) for v in videos],
+                **self.timing(processor, videos),
                 return_tensors="pt",
                 **self.video_kwargs(),
             )
         else:
             out = processor.video_processor(
-                videos=list(videos), return_tensors="pt", **self.video_kwargs()
+                videos=[frames_of(v) for v in videos], return_tensors="pt", **self.video_kwargs()
             )
         grids = out["video_grid_thw"]
         sizes = grids.prod(dim=1).tolist()
@@ -73,17 +75,18 @@ class QwenVL(Family):
         return clips
 
     def encode(
-        self, processor: Any, items: Sequence[tuple[np.ndarray, str]], *, chunk: int = 256
+        self, processor: Any, items: Sequence[tuple[Video, str]], *, chunk: int = 256
     ) -> list[EncodedPrompt]:
         keys: dict[bytes, int] = {}
-        distinct: list[np.ndarray] = []
+        distinct: list[Video] = []
         video_index = []
-        for frames, _ in items:
-            arr = np.ascontiguousarray(frames)
-            key = _frames_key(arr)
+        for video, _ in items:
+            key = _clip_key(
+                np.ascontiguousarray(frames_of(video)), self.video_metadata(processor, video)
+            )
             if key not in keys:
                 keys[key] = len(distinct)
-                distinct.append(arr)
+                distinct.append(video)
             video_index.append(keys[key])
         clips: list[dict[str, torch.Tensor]] = []
         for start in range(0, len(distinct), chunk):
@@ -114,6 +117,7 @@ FAMILIES: tuple[Family, ...] = (
     QwenVL(
         model_types=("qwen2_5_vl",),
         lora_targets=_TEXT_ATTENTION,
+        timed=True,
         clip_keys=("second_per_grid_ts",),
     ),
 )

@@ -3,9 +3,8 @@ differences.
 
 - Timestamps: SmolVLMProcessor expands a video into "You are provided the following series of N
   frames from a H:MM:SS [H:MM:SS] video." and one "Frame from MM:SS:" image per frame, times from
-  the video's metadata. The frames given are already sampled and carry no times, so, as for
-  Qwen3-VL, each clip is described as sampled at the processor's own rate (1 fps for SmolVLM2):
-  the same text in training and generation.
+  the video's metadata: as for Qwen3-VL, the family passes a ``Clip``'s times (the same text in
+  training and generation).
 - Frames as images: the model flattens ``pixel_values`` (batch, frames, 3, H, W) into single
   images, drops all-zero (padding) frames, and fills the <image> tokens in order, so a clip's
   frames are kept as (frames, 1, 3, H, W): clips of different lengths then concatenate along
@@ -23,22 +22,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
-from videostar.lmm.families.base import EncodedPrompt, Family
-from videostar.lmm.families.qwen3 import nominal_metadata
+from videostar.lmm.families.base import EncodedPrompt, Family, Video
 
 _TEXT_ATTENTION = r".*\.text_model\.layers\.\d+\.self_attn\.(q_proj|k_proj|v_proj|o_proj)"
 
 
 @dataclass(frozen=True)
 class SmolVLM(Family):
-    def video_metadata(self, processor: Any, frames: np.ndarray) -> dict[str, Any]:
-        return nominal_metadata(processor, frames)
-
-    def encode(
-        self, processor: Any, items: Sequence[tuple[np.ndarray, str]]
-    ) -> list[EncodedPrompt]:
+    def encode(self, processor: Any, items: Sequence[tuple[Video, str]]) -> list[EncodedPrompt]:
         prompts = super().encode(processor, items)
         for prompt in prompts:
             # (1, frames, ...) -> (frames, 1, ...): one image per row.
@@ -49,4 +40,6 @@ class SmolVLM(Family):
         return " " + text + processor.tokenizer.eos_token
 
 
-FAMILIES: tuple[Family, ...] = (SmolVLM(model_types=("smolvlm",), lora_targets=_TEXT_ATTENTION),)
+FAMILIES: tuple[Family, ...] = (
+    SmolVLM(model_types=("smolvlm",), lora_targets=_TEXT_ATTENTION, timed=True),
+)

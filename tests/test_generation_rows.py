@@ -1,0 +1,40 @@
+"""loop.generation.generate_rows: which rows get which prompt, and resuming without a model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from videostar.core import config
+from videostar.core.partial import PartialBatches
+from videostar.lmm import loading
+from videostar.lmm.config import LoadConfig, SamplingConfig
+from videostar.loop.generation import generate_rows
+from videostar.prompts import PromptsConfig
+from videostar.video.clips import write_video
+
+
+def test_a_run_whose_batches_all_finished_loads_no_model(tmp_path, monkeypatch):
+    rng = np.random.default_rng(0)
+    write_video(tmp_path / "v.mp4", rng.integers(0, 255, (8, 32, 32, 3), np.uint8), fps=8)
+    rows = [{"id": f"q{i}", "video": str(tmp_path / "v.mp4"), "split": "train",
+             "question": f"Which way? ({i})", "labels": []} for i in range(3)]  # fmt: skip
+    rows.append({**rows[0], "id": "broken", "video": str(tmp_path / "missing.mp4")})
+    params = config.load_params()
+    sampling = config.section(SamplingConfig, "sampling.answer", params)
+    sampling = SamplingConfig(**{**sampling.__dict__, "batch_size": 2})
+    store = PartialBatches.open("answer@test", {"rows": 1}, root=tmp_path / "partial")
+    store.add(0, ["left.", "right."])
+    store.add(1, ["up."])
+
+    def no_model(*args, **kwargs):
+        pytest.fail("the model was loaded although every batch had finished")
+
+    monkeypatch.setattr(loading, "load", no_model)
+    out = generate_rows(
+        "answer", rows, "models/none", config.section(PromptsConfig, "prompts", params),
+        sampling, num_frames=4, seed=0, runtime=LoadConfig(False, "auto", "auto"), store=store,
+    )  # fmt: skip
+    assert [r["text"] for r in out] == ["left.", "right.", "up.", ""]
+    assert out[3]["error"].startswith("video: missing file")
+    assert all(r["prompt_kind"] == "answer" for r in out)
