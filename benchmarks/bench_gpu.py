@@ -413,7 +413,9 @@ def bench_training(
     ]
     stamps: list[float] = []
 
-    def log(step: int, loss: float) -> None:  # after each step's backward + optimizer step
+    def log(
+        step: int, record: dict[str, float]
+    ) -> None:  # after each step's backward + optimizer step
         _sync(device)
         stamps.append(time.perf_counter())
 

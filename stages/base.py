@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from videostar.core import config, failures
+from videostar.core.curves import Curves
 from videostar.core.records import read_jsonl, write_json
 from videostar.lmm import loading, tiny, training
 from videostar.lmm.config import LoadConfig, TinyConfig, TrainConfig
@@ -48,16 +49,19 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--metrics", type=Path, required=True)
+    parser.add_argument("--curves", type=Path, required=True, help="dvclive folder of the curves")
     args = parser.parse_args()
     params = config.load_params()
     cfg = config.section(ModelConfig, "model", params)
     shutil.rmtree(args.out, ignore_errors=True)
     args.out.mkdir(parents=True)
+    curves = Curves(args.curves)  # empty for a pretrained model
     if cfg.name_or_path:
         identity = loading.identity(cfg.name_or_path, cfg.revision)
         write_json(args.out / loading.IDENTITY_FILE, identity)
         write_json(args.metrics, {"kind": "pretrained", **identity})
         print(f"base: pretrained model {cfg.name_or_path}")
+        curves.close()
         return
 
     pretrain = config.section(TrainConfig, "pretrain", params)
@@ -75,8 +79,9 @@ def main() -> None:
     start = time.perf_counter()
     with failures.explained("base", ["pretrain.micro_batch_size", "sampling.num_frames"]):
         result = training.train(
-            lm, processor, examples, pretrain, progress=True, checkpoint=checkpoint
+            lm, processor, examples, pretrain, progress=True, checkpoint=checkpoint, log=curves.log
         )
+    curves.close()
     print(f"base: pretrained {result['steps']} steps in {time.perf_counter() - start:.0f} s")
     loading.save(result["model"], processor, args.out)
     write_json(

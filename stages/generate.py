@@ -10,7 +10,9 @@
 answer: the training questions with the paper's step-by-step prompt (params `prompts.answer`,
 `sampling.answer`); rationale: the failed rows of a verified answers file, with the gold labels
 as a hint (`prompts.rationale`, `sampling.rationale`); eval: every held-out question, bare
-(`sampling.eval`, greedy). Sampling is seeded from `sampling.seed`, the kind and NAME.
+(`sampling.eval`, greedy). Sampling is seeded from `sampling.seed`, the kind and NAME. A row
+that cannot be generated for keeps its reason in `error`; past `prepare.max_reject_fraction` of
+them the stage stops before generating anything.
 
 A killed run loses nothing: finished batches are kept in `.videostar/partial/<kind>_<NAME>/`
 (outside the outputs, which DVC deletes before a rerun), keyed by the rows, the model's bytes,
@@ -76,7 +78,7 @@ def main() -> None:
     with failures.explained(f"{args.kind}@{args.name}", memory):
         out = generation.generate_rows(
             args.kind, rows, args.model, prompts, decoding, sampling.num_frames, seed, runtime,
-            store, shard,
+            store, shard, config.value("prepare.max_reject_fraction", float, params),
         )  # fmt: skip
         if out is None:  # another process writes the merged outputs
             return

@@ -15,6 +15,7 @@ import argparse
 from pathlib import Path
 
 from videostar.core import config, distributed, failures, seeding
+from videostar.core.curves import Curves
 from videostar.core.records import read_jsonl, write_json
 from videostar.lmm.config import LoadConfig
 from videostar.loop import training_set
@@ -29,11 +30,13 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--records", type=Path, required=True)
     parser.add_argument("--metrics", type=Path, required=True)
+    parser.add_argument("--curves", type=Path, required=True, help="dvclive folder of the curves")
     args = parser.parse_args()
     params = config.load_params()
     cfg = config.section(CycleTrainConfig, "train", params)
     samples = training_set.label_template_samples(read_jsonl(args.questions))
     shard = distributed.current()
+    curves = Curves(args.curves) if shard.main else None
     with failures.explained("label_sft", ["train.micro_batch_size", "sampling.num_frames"]):
         stats = fit(
             samples,
@@ -46,9 +49,11 @@ def main() -> None:
             runtime=LoadConfig.from_params(params),
             stage="label_sft",
             shard=shard,
+            log=curves.log if curves else None,
         )
-    if not shard.main:
+    if curves is None:  # the first process writes the outputs
         return
+    curves.close()
     write_json(args.metrics, {"model": "label_sft", "training": stats})
     print(f"label_sft: {stats}")
 

@@ -24,6 +24,7 @@ import argparse
 from pathlib import Path
 
 from videostar.core import config, distributed, failures, seeding
+from videostar.core.curves import Curves
 from videostar.core.records import read_jsonl, write_json
 from videostar.lmm.config import LoadConfig
 from videostar.loop import training_set
@@ -40,6 +41,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--records", type=Path, required=True)
     parser.add_argument("--metrics", type=Path, required=True)
+    parser.add_argument("--curves", type=Path, required=True, help="dvclive folder of the curves")
     args = parser.parse_args()
     params = config.load_params()
     cfg = config.section(CycleTrainConfig, "train", params)
@@ -47,6 +49,7 @@ def main() -> None:
     rationales = read_jsonl(args.data / "rationales.jsonl") if args.rationales == "on" else []
     samples = training_set.kept(answers) + training_set.kept(rationales)
     shard = distributed.current()
+    curves = Curves(args.curves) if shard.main else None
     memory = ["train.micro_batch_size", "sampling.num_frames"]
     with failures.explained(f"train@{args.name}", memory):
         stats = fit(
@@ -60,9 +63,11 @@ def main() -> None:
             runtime=LoadConfig.from_params(params),
             stage=f"train@{args.name}",
             shard=shard,
+            log=curves.log if curves else None,
         )
-    if not shard.main:
+    if curves is None:  # the first process writes the outputs
         return
+    curves.close()
     metrics = {"model": args.name, "data": str(args.data), "rationales": args.rationales,
                **training_set.yields(answers, rationales), "training": stats}  # fmt: skip
     write_json(args.metrics, metrics)

@@ -90,7 +90,7 @@ def test_two_process_ddp_training_completes_learns_and_saves_a_loadable_model(tr
            "VIDEOSTAR_LAUNCH": TORCHRUN, "OMP_NUM_THREADS": "1"}  # fmt: skip
     cmd = [sys.executable, "-m", "stages.train", "--name", "cycle_1", "--init", "model",
            "--data", "verified", "--rationales", "off", "--records", "records",
-           "--out", "trained", "--metrics", "metrics.json"]  # fmt: skip
+           "--out", "trained", "--metrics", "metrics.json", "--curves", "curves"]  # fmt: skip
     done = subprocess.run(cmd, cwd=train_world, env=env, capture_output=True, text=True,
                           timeout=600)  # fmt: skip
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
@@ -100,3 +100,5 @@ def test_two_process_ddp_training_completes_learns_and_saves_a_loadable_model(tr
     model, _ = loading.load(train_world / "trained")
     assert model.config.model_type == "qwen2_vl"
     assert (train_world / "records/samples.jsonl").is_file()
+    loss = (train_world / "curves/plots/metrics/loss.tsv").read_text().splitlines()
+    assert len(loss) == 13  # the header and every step, written by the first process only

@@ -159,7 +159,7 @@ def test_unusable_file_rows_are_rejected_with_their_line_and_reason(tmp_path):
     assert [r["id"] for r in rows] == ["ok"]
     assert [r["stage"] for r in rejects] == [f"evalsets {path}:{n}" for n in range(2, 8)]
     reasons = [r["reason"] for r in rejects]
-    assert "escapes" in reasons[0] and "'question'" in reasons[1]
+    assert "escapes" in reasons[0] and "'task'" in reasons[1]
     assert "unknown label type 'smell'" in reasons[2] and "'set'" in reasons[3]
     assert "adapted" in reasons[4] and reasons[5].startswith("not JSON")
 

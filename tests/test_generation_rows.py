@@ -9,7 +9,7 @@ from videostar.core import config
 from videostar.core.partial import PartialBatches
 from videostar.lmm import loading
 from videostar.lmm.config import LoadConfig, SamplingConfig
-from videostar.loop.generation import generate_rows
+from videostar.loop.generation import TooManyErrors, generate_rows
 from videostar.prompts import PromptsConfig
 from videostar.video.clips import write_video
 
@@ -17,7 +17,7 @@ from videostar.video.clips import write_video
 def test_a_run_whose_batches_all_finished_loads_no_model(tmp_path, monkeypatch):
     rng = np.random.default_rng(0)
     write_video(tmp_path / "v.mp4", rng.integers(0, 255, (8, 32, 32, 3), np.uint8), fps=8)
-    rows = [{"id": f"q{i}", "video": str(tmp_path / "v.mp4"), "split": "train",
+    rows = [{"id": f"q{i}", "video": str(tmp_path / "v.mp4"), "split": "train", "task": "way",
              "question": f"Which way? ({i})", "labels": []} for i in range(3)]  # fmt: skip
     rows.append({**rows[0], "id": "broken", "video": str(tmp_path / "missing.mp4")})
     params = config.load_params()
@@ -38,3 +38,21 @@ def test_a_run_whose_batches_all_finished_loads_no_model(tmp_path, monkeypatch):
     assert [r["text"] for r in out] == ["left.", "right.", "up.", ""]
     assert out[3]["error"].startswith("video: missing file")
     assert all(r["prompt_kind"] == "answer" for r in out)
+
+
+def test_too_many_unusable_rows_stop_the_stage_before_any_generation(tmp_path, monkeypatch):
+    rows = [{"id": f"q{i}", "video": str(tmp_path / f"gone{i}.mp4"), "split": "train",
+             "task": "direction", "question": "Which way?", "labels": []} for i in range(3)]  # fmt: skip
+    rows.append({**rows[0], "id": "nolabels", "labels": None})
+    params = config.load_params()
+
+    def no_model(*args, **kwargs):
+        pytest.fail("the model was loaded for rows that cannot be generated for")
+
+    monkeypatch.setattr(loading, "load", no_model)
+    with pytest.raises(TooManyErrors, match=r"4 of 4 rows .*'row': 1, 'video': 3"):
+        generate_rows(
+            "answer", rows, "models/none", config.section(PromptsConfig, "prompts", params),
+            config.section(SamplingConfig, "sampling.answer", params), num_frames=4, seed=0,
+            runtime=LoadConfig(False, "auto", "auto"), max_error_fraction=0.5,
+        )  # fmt: skip

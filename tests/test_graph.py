@@ -104,6 +104,7 @@ def sections():
     from stages.generate import SamplingParams
     from videostar.data.prepare import PrepareConfig
     from videostar.evaluation.evalsets import EvalSetsConfig
+    from videostar.evaluation.html import PageConfig
     from videostar.labels import VerifyConfig
     from videostar.lmm.config import TrainConfig
     from videostar.loop.finetune import CycleTrainConfig
@@ -115,7 +116,7 @@ def sections():
         "world": WorldConfig, "prepare": PrepareConfig, "corpus": CorpusConfig,
         "model": ModelConfig, "pretrain": TrainConfig, "questions": QuestionsConfig,
         "evalsets": EvalSetsConfig, "sampling": SamplingParams, "verify": VerifyConfig,
-        "train": CycleTrainConfig, "prompts": PromptsConfig,
+        "train": CycleTrainConfig, "prompts": PromptsConfig, "report_html": PageConfig,
     }  # fmt: skip
 
 

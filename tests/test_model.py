@@ -262,11 +262,14 @@ def test_loss_falls(tiny_dir: Path, examples: list, method: str) -> None:
     model, processor = loading.load(tiny_dir, for_training=True)
     lr = 1e-3 if method == "full" else 5e-3
     cfg = _train_cfg(method=method, lr=lr, batch_size=4, warmup_steps=5)
-    logged: list[tuple[int, float]] = []
+    logged: list[tuple[int, dict]] = []
     result = training.train(
-        model, processor, examples, cfg, steps=60, log=lambda s, v: logged.append((s, v))
+        model, processor, examples, cfg, steps=60, log=lambda s, r: logged.append((s, r))
     )
     assert result["steps"] == 60 == len(result["losses"]) == len(logged)
+    assert [round(r["loss"], 4) for _, r in logged] == result["losses"]
+    assert [r["examples"] for _, r in logged][:2] == [4, 8] and logged[0][1]["grad_norm"] > 0
+    assert logged[0][1]["lr"] < logged[5][1]["lr"]  # warmup
     # LoRA on attention only, with a frozen random lm_head, moves the loss less than full training.
     ratio = 0.5 if method == "full" else 0.75
     assert result["loss_last"] < ratio * result["loss_first"], result["losses"][::10]

@@ -1,7 +1,7 @@
 """End to end: the real pipeline through `dvc repro` on a small world, in a temporary clone.
 
 Checks the files each stage produces, the metric schema, that a second `dvc repro` runs nothing,
-that `dvc exp run -S iter=3` runs only cycle 3 (plus the final model and the report), that a
+that `dvc exp run -S iter=3` runs only cycle 3 (plus the final model and the reports), that a
 verifier threshold change invalidates verification but not generation, that editing the answer
 prompt invalidates answer generation only, and that rerunning a stage reproduces its outputs byte
 for byte.
@@ -125,7 +125,7 @@ def clone(tmp_path_factory):
 
 def test_repro_produces_every_output(clone):
     repo, _, output = clone
-    assert loop_stages() | {"majority", "label_sft", "report"} <= ran_stages(output)
+    assert loop_stages() | {"majority", "label_sft", "report", "report_html"} <= ran_stages(output)
     for path in [
         "data/world/manifest.jsonl",
         "data/world/transfer.jsonl",
@@ -140,6 +140,7 @@ def test_repro_produces_every_output(clone):
         "metrics/majority.json",
         "metrics/cycles.csv",
         "metrics/report.md",
+        "metrics/report.html",
         "metrics/yields/timing.csv",
     ]:
         assert (repo / path).is_file(), path
@@ -155,6 +156,10 @@ def test_repro_produces_every_output(clone):
         assert is_model(repo / f"models/{name}"), name
         assert (repo / f"data/train/{name}/llava.json").is_file(), name
         assert (repo / f"metrics/train/{name}.json").is_file(), name
+    for name in ("base", *TRAINED, "label_sft"):  # training curves, for dvc plots
+        loss = (repo / f"metrics/curves/{name}/plots/metrics/loss.tsv").read_text().splitlines()
+        assert loss[0] == "step\tloss", name
+        assert (repo / f"metrics/curves/{name}/metrics.json").is_file(), name
     for name in MODELS:
         assert (repo / f"metrics/models/{name}.json").is_file(), name
 
@@ -293,7 +298,7 @@ def test_iter_extension_runs_only_the_new_cycle(clone):
     # the final model moves to cycle 3's data (its evaluation reruns only if the model changed);
     # nothing of cycles 1-2 reruns
     assert "train@final" in ran
-    assert ran - new <= {"train@final", "evalgen@final", "evaluate@final", "report"}
+    assert ran - new <= {"train@final", "evalgen@final", "evaluate@final", "report", "report_html"}
     assert (repo / "metrics/models/cycle_3.json").is_file()
     diff = run(["dvc", "metrics", "diff", "--json"], repo, env)
     assert "metrics/models/cycle_3.json" in diff

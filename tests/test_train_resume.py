@@ -62,7 +62,7 @@ def run(tiny_dir: Path, examples: list, cfg: TrainConfig, out: Path, **kwargs) -
 
 
 def files(folder: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
 
 
 @pytest.mark.parametrize("method", ["full", "lora"])
@@ -71,9 +71,11 @@ def test_training_resumed_from_a_checkpoint_equals_an_uninterrupted_run(
 ):
     monkeypatch.chdir(tmp_path)  # adapters name their base relative to the working directory
     cfg = dataclasses.replace(CFG, method=method)  # LoRA dropout: the torch random state matters
-    losses = run(tiny_dir, examples, cfg, tmp_path / "uninterrupted")
+    curve: list[tuple[int, dict]] = []
+    losses = run(tiny_dir, examples, cfg, tmp_path / "uninterrupted",
+                 log=lambda step, record: curve.append((step, record)))  # fmt: skip
 
-    def kill_at_step_6(step: int, loss: float) -> None:
+    def kill_at_step_6(step: int, record: dict) -> None:
         if step == 6:  # the checkpoint of step 4 is kept; steps 4 and 5 are done again
             raise Killed
 
@@ -84,11 +86,13 @@ def test_training_resumed_from_a_checkpoint_equals_an_uninterrupted_run(
     (checkpoint.folder / "step-00000008.tmp").mkdir()  # a kill mid-write leaves a torn folder
     (checkpoint.folder / "step-00000008.tmp" / "state.pt").write_bytes(b"torn")
 
-    resumed_steps: list[int] = []
+    resumed_curve: list[tuple[int, dict]] = []
     again = training.Checkpoint.open("train@test", {"run": 1}, root=tmp_path / "partial")
     resumed = run(tiny_dir, examples, cfg, tmp_path / "resumed", checkpoint=again,
-                  log=lambda step, loss: resumed_steps.append(step))  # fmt: skip
-    assert resumed_steps == list(range(4, 10))
+                  log=lambda step, record: resumed_curve.append((step, record)))  # fmt: skip
+    # Steps 0-3 are replayed from the checkpoint, 4-9 trained: the same curves, exactly.
+    assert [step for step, _ in resumed_curve] == list(range(10))
+    assert resumed_curve == curve and set(curve[0][1]) == {"loss", "lr", "grad_norm", "examples"}
     assert resumed == losses
     assert files(tmp_path / "resumed") == files(tmp_path / "uninterrupted")
     assert [p.name for p in again.folder.iterdir()] == ["step-00000008"]  # older ones dropped
@@ -175,7 +179,8 @@ STAGES = {
 def start(workdir: Path, stage: str, run: str) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(REPO), "VIDEOSTAR_DEVICE": "cpu", "OMP_NUM_THREADS": "1"}
     args = [a.format(run=run) for a in STAGES[stage][1]]
-    cmd = [sys.executable, "-m", *args, "--out", f"{stage}/{run}", "--metrics", f"{run}.json"]
+    cmd = [sys.executable, "-m", *args, "--out", f"{stage}/{run}", "--metrics", f"{run}.json",
+           "--curves", f"curves/{stage}/{run}"]  # fmt: skip
     return subprocess.Popen(cmd, cwd=workdir, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)  # fmt: skip
 
@@ -207,3 +212,6 @@ def test_a_killed_training_stage_resumes_to_the_same_bytes(workdir, stage):
     assert f"train: resuming from step {kept} of 30" in output
     assert not any(partial.iterdir())
     assert files(workdir / stage / "resumed") == files(workdir / stage / "uninterrupted")
+    curves = workdir / "curves" / stage  # the killed run's partial curves are replaced, not kept
+    for name in ("plots/metrics", "."):
+        assert files(curves / "resumed" / name) == files(curves / "uninterrupted" / name)

@@ -7,6 +7,7 @@
     videostar seeds [--seeds 0 1 2]     # the pipeline per seed as DVC experiments; mean ± std
     videostar readme                    # copy metrics/report.md, seeds.md, lora.md into README
     videostar deps                      # check dvc.yaml's code deps against the stages' imports
+    videostar screenshot [--page metrics/report.html] [--out metrics/report.png]  # headless Chromium
 
 ``verify`` reads one sample per line, ``{"labels": [{"type", "value", "name"?}, ...], "text": str,
 "duration"?: seconds, "frame_size"?: [width, height], "task"?}``, and writes each line back, in order, with
@@ -22,6 +23,8 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import shutil
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -216,6 +219,36 @@ def cmd_deps(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+BROWSERS = ("chromium", "chromium-browser", "google-chrome")
+
+
+def cmd_screenshot(args: argparse.Namespace) -> int:
+    page = Path(args.page).resolve()
+    if not page.is_file():
+        print(f"videostar screenshot: no such page: {args.page}", file=sys.stderr)
+        return 2
+    browser = next((b for b in BROWSERS if shutil.which(b)), None)
+    if browser is None:
+        print(
+            "videostar screenshot: no Chromium found (tried " + ", ".join(BROWSERS) + "); "
+            "install it, e.g. `apt-get install -y chromium`",
+            file=sys.stderr,
+        )
+        return 2
+    out = Path(args.out).resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    command = [
+        browser, "--headless", "--disable-gpu", "--no-sandbox", "--hide-scrollbars",
+        f"--screenshot={out}", f"--window-size={args.width},{args.height}", page.as_uri(),
+    ]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=args.timeout)
+    if done.returncode != 0 or not out.is_file():
+        print(f"videostar screenshot: {browser} failed:\n{done.stderr}", file=sys.stderr)
+        return 1
+    print(f"videostar screenshot: wrote {out}", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="videostar", description="Video-STaR pipeline tools.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -269,6 +302,15 @@ def build_parser() -> argparse.ArgumentParser:
     deps = commands.add_parser("deps", help="check dvc.yaml's code deps against stage imports")
     deps.add_argument("--repo", default=".")
     deps.set_defaults(func=cmd_deps)
+    shot = commands.add_parser(
+        "screenshot", help="render an HTML page (metrics/report.html) to PNG in headless Chromium"
+    )
+    shot.add_argument("--page", default="metrics/report.html")
+    shot.add_argument("--out", default="metrics/report.png")
+    shot.add_argument("--width", type=int, default=1280)
+    shot.add_argument("--height", type=int, default=2400)
+    shot.add_argument("--timeout", type=float, default=120, help="seconds")
+    shot.set_defaults(func=cmd_screenshot)
     return parser
 
 

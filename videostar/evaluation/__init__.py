@@ -1,2 +1,3 @@
 """Evaluation: the held-out sets every model answers (``evalsets``), accuracies and the majority
-baseline (``scores``), and the report tables copied into the README (``report``)."""
+baseline (``scores``), the report tables copied into the README (``report``) and the offline HTML
+page of a run (``html``)."""

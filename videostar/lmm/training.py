@@ -261,7 +261,7 @@ def train(
     *,
     steps: int | None = None,
     progress: bool = False,
-    log: Callable[[int, float], None] | None = None,
+    log: Callable[[int, dict[str, float]], None] | None = None,
     checkpoint: Checkpoint | None = None,
     shard: distributed.Shard = distributed.ALONE,
 ) -> dict[str, Any]:
@@ -272,7 +272,8 @@ def train(
     drawn from a seeded permutation, reshuffled each epoch; the last partial batch of an epoch is
     dropped so every step sees ``batch_size`` examples.
     Returns ``{"model", "steps", "loss_first", "loss_last", "losses"}`` (losses rounded to 4
-    decimals; ``log`` gets each step's exact value).
+    decimals). ``log(step, record)`` gets each step's exact loss, learning rate, gradient norm
+    (before clipping) and examples seen so far (a resumed run replays the steps it kept).
     With ``checkpoint``, training starts from its newest state, if any, and keeps the state there
     every ``cfg.checkpoint_every`` steps; the result equals an uninterrupted run's.
     With several processes (``shard``, under a launcher) the model and optimizer go through
@@ -334,6 +335,7 @@ def train(
     order = torch.randperm(n, generator=generator).tolist()
     cursor = 0
     losses: list[float] = []
+    curve: list[dict[str, float]] = []  # per step: what ``log`` gets, kept for a resumed run
     start = 0
     state = checkpoint.load() if checkpoint is not None else None
     if state is not None:
@@ -349,8 +351,10 @@ def train(
         if state["cuda_rng"]:
             torch.cuda.set_rng_state_all(state["cuda_rng"])
         start, order, cursor = state["step"], state["order"], state["cursor"]
-        losses = state["losses"]
+        losses, curve = state["losses"], state["curve"]
         print(f"train: resuming from step {start} of {total} ({checkpoint.folder})")
+        for done_step, record in enumerate(curve if log is not None else []):
+            log(done_step, record)
     bar = tqdm(total=total, initial=start, disable=not progress, desc=f"train ({cfg.method})")
     for step in range(start, total):
         if cursor + batch_size > n:
@@ -359,13 +363,17 @@ def train(
         rows = order[cursor : cursor + batch_size]
         cursor += batch_size
         value = _accumulate(model, enc, rows, micro, pad_id, device, autocast, shard)
-        clip(params, cfg.grad_clip)
+        norm = clip(params, cfg.grad_clip)
+        lr = optimizer.param_groups[0]["lr"]
         optimizer.step()
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
         losses.append(round(value, 4))
+        record = {"loss": value, "lr": lr, "grad_norm": float(norm),
+                  "examples": (step + 1) * batch_size}  # fmt: skip
+        curve.append(record)
         if log is not None:
-            log(step, value)
+            log(step, record)
         bar.update(1)
         bar.set_postfix(loss=f"{value:.3f}", refresh=False)
         every = cfg.checkpoint_every
@@ -375,7 +383,7 @@ def train(
                 "step": step + 1, "total": total, "weights": trainable,
                 "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
                 "data_rng": generator.get_state(), "order": order, "cursor": cursor,
-                "losses": losses, "torch_rng": torch.get_rng_state(),
+                "losses": losses, "curve": curve, "torch_rng": torch.get_rng_state(),
                 "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
             })  # fmt: skip
     bar.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
@@ -50,13 +51,15 @@ def fit(
     runtime: LoadConfig,
     stage: str,
     shard: distributed.Shard = distributed.ALONE,
+    log: Callable[[int, dict[str, float]], None] | None = None,
 ) -> dict[str, Any]:
     """Fine-tune ``init`` on ``samples`` plus a general share; write the model (an adapter that
     names ``init`` as its base, for LoRA) and samples.jsonl + llava.json under ``records_dir``.
     ``seed`` (derived per model by the caller) drives the general draw, shuffling and init.
     Training keeps checkpoints under ``stage``'s side folder (``training.Checkpoint``), resumes
     from them after a kill and deletes them once the outputs are written. With several processes
-    (``shard``) they train together and the first writes the outputs.
+    (``shard``) they train together and the first writes the outputs. ``log`` gets each training
+    step's values (``training.train``).
     Returns the training counts (general records not used, per reason, too) and losses."""
     pool, skipped = read_general(Path(cfg.general_data), Path(cfg.general_videos))
     general = general_samples(pool, general_count(len(samples), cfg.general_share), seed)
@@ -75,8 +78,9 @@ def fit(
         key = training.resume_key(examples, init, train_cfg, runtime)
         checkpoint = training.Checkpoint.open(stage, key)
         result = training.train(
-            lm, processor, examples, train_cfg, progress=True, checkpoint=checkpoint, shard=shard
-        )
+            lm, processor, examples, train_cfg, progress=True, checkpoint=checkpoint, shard=shard,
+            log=log if shard.main else None,
+        )  # fmt: skip
         stats.update({k: result[k] for k in ("steps", "loss_first", "loss_last")})
         if not shard.main:
             return stats

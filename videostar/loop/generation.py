@@ -10,6 +10,7 @@ text, and ``error`` (the reason, when the video could not be decoded; the row is
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from typing import Any, overload
@@ -27,6 +28,10 @@ from videostar.video.frames import ClipRef, clip_ref, load_clips
 
 KINDS = ("answer", "rationale", "eval")
 KIND_SPLIT = {"answer": "train", "eval": "test"}
+
+
+class TooManyErrors(RuntimeError):
+    """More rows are unusable (no question, or no decodable clip) than allowed."""
 
 
 def build_prompt(kind: str, row: dict[str, Any], prompts: PromptsConfig) -> str:
@@ -60,6 +65,7 @@ def generate_rows(
     runtime: LoadConfig,
     store: PartialBatches | None = None,
     shard: distributed.Shard = distributed.ALONE,
+    max_error_fraction: float = 1.0,
 ) -> list[dict[str, Any]] | None:
     """Every row with its generated text, or with the ``error`` that kept it from generation
     (``row: ...`` for a row that is not a usable question, ``video: ...`` for a clip that does
@@ -67,7 +73,8 @@ def generate_rows(
     the same stage and key are reused and new ones are kept as they finish; the outputs are the
     same bytes as an uninterrupted run's. With several processes (``shard``, which needs the
     ``store``), each computes its own batches and the main process merges them (the others
-    return None): the same bytes again."""
+    return None): the same bytes again. More than ``max_error_fraction`` of the rows in error
+    raises ``TooManyErrors`` before any generation (the videos moved, say)."""
     problems = {i: f"row: {p}" for i, r in enumerate(rows) if (p := question_problem(r))}
     errors = dict(problems)
     questions = [i for i in range(len(rows)) if i not in problems]
@@ -76,6 +83,13 @@ def generate_rows(
         if clip_ref(rows[i]) in clip_errors:
             errors[i] = clip_errors[clip_ref(rows[i])]
     todo = [i for i in questions if i not in errors]
+    if rows and len(errors) / len(rows) > max_error_fraction:
+        reasons = Counter(reason.split(":")[0] for reason in errors.values())
+        first = errors[min(errors)]
+        raise TooManyErrors(
+            f"{len(errors)} of {len(rows)} rows cannot be generated for ({dict(reasons)}; the "
+            f"first: {first}), more than max_reject_fraction {max_error_fraction:.1%} allows"
+        )
     if shard.world > 1:
         if store is None:
             raise ValueError("several processes merge their batches through a PartialBatches store")
