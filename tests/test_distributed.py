@@ -8,36 +8,23 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
-import yaml
 
-from videostar.core.records import write_jsonl
-from videostar.lmm import loading, tiny
-from videostar.lmm.config import TinyConfig
-from videostar.video.clips import write_video
+from tests.stage_worlds import REPO, question_world
+from tests.stage_worlds import train_world as train_world_in
+from videostar.core.records import read_jsonl, write_jsonl
+from videostar.lmm import loading
 
-REPO = Path(__file__).resolve().parents[1]
-WORDS = ["the red ball moves left. So the answer is left. Which way does the ball go?"] * 20
 TORCHRUN = f"{sys.executable} -m torch.distributed.run --standalone --nproc_per_node 2"
 
 
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("distributed")
-    tiny.build_tiny(TinyConfig(), WORDS, root / "model")
-    rng = np.random.default_rng(0)
-    for i in range(5):
-        write_video(root / f"v{i}.mp4", rng.integers(0, 255, (8, 32, 32, 3), np.uint8), fps=8)
-    label = {"name": "direction", "type": "category", "value": "left"}
-    rows = [{"id": f"q{i:02d}", "video": f"v{i % 5}.mp4", "split": "train", "task": "direction",
-             "question": f"Which way does the ball go? ({i})", "labels": [label]}
-            for i in range(21)]  # fmt: skip
-    rows.append({**rows[0], "id": "broken", "video": "missing.mp4"})
-    write_jsonl(root / "questions.jsonl", rows)
-    params = yaml.safe_load((REPO / "params.yaml").read_text())
-    params["sampling"]["answer"].update(batch_size=4, max_new_tokens=12, temperature=0.7)
-    (root / "params.yaml").write_text(yaml.safe_dump(params))
+    """21 questions on 5 videos and one whose video is missing, sampled at T=0.7."""
+    answer = {"batch_size": 4, "max_new_tokens": 12, "temperature": 0.7}
+    root = question_world(tmp_path_factory.mktemp("distributed"), 5, 21, answer)
+    rows = read_jsonl(root / "questions.jsonl")
+    write_jsonl(root / "questions.jsonl", [*rows, {**rows[0], "id": "broken", "video": "no.mp4"}])
     return root
 
 
@@ -62,27 +49,9 @@ def test_two_processes_write_the_bytes_one_process_writes(workdir):
 @pytest.fixture(scope="module")
 def train_world(tmp_path_factory) -> Path:
     """A train stage's world: a tiny model, 4 videos, 16 verified answers, general data."""
-    root = tmp_path_factory.mktemp("ddp")
-    tiny.build_tiny(TinyConfig(), WORDS, root / "model")
-    rng = np.random.default_rng(1)
-    for i in range(4):
-        write_video(root / f"clips/v{i}.mp4", rng.integers(0, 255, (8, 32, 32, 3), np.uint8), 8)
-    answers = [{"id": f"q{i:02d}", "video": f"clips/v{i % 4}.mp4", "split": "train",
-                "task": "direction", "question": "Which way does the ball go?",
-                "text": f"the ball moves {'left' if i % 4 < 2 else 'right'}.", "ok": True}
-               for i in range(16)]  # fmt: skip
-    write_jsonl(root / "verified/answers.jsonl", answers)
-    conversation = [{"from": "human", "value": "<video>\nWhat colour is the ball?"},
-                    {"from": "gpt", "value": "red"}]  # fmt: skip
-    (root / "general.json").write_text(json.dumps(
-        [{"id": f"g{i}", "video": f"v{i}.mp4", "conversations": conversation} for i in range(4)]
-    ))  # fmt: skip
-    params = yaml.safe_load((REPO / "params.yaml").read_text())
-    params["train"].update(min_steps=12, max_steps=12, warmup_steps=2, batch_size=4,
-                           micro_batch_size=1, general_data="general.json",
-                           general_videos="clips")  # fmt: skip
-    (root / "params.yaml").write_text(yaml.safe_dump(params))
-    return root
+    steps = {"min_steps": 12, "max_steps": 12, "warmup_steps": 2, "batch_size": 4,
+             "micro_batch_size": 1}  # fmt: skip
+    return train_world_in(tmp_path_factory.mktemp("ddp"), 4, 16, {"train": steps}, seed=1)
 
 
 def test_two_process_ddp_training_completes_learns_and_saves_a_loadable_model(train_world):

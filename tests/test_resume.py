@@ -9,18 +9,10 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
-import yaml
 
+from tests.stage_worlds import REPO, question_world
 from videostar.core.partial import PartialBatches, key_of
-from videostar.core.records import write_jsonl
-from videostar.lmm import tiny
-from videostar.lmm.config import TinyConfig
-from videostar.video.clips import write_video
-
-REPO = Path(__file__).resolve().parents[1]
-WORDS = ["the red ball moves left. So the answer is left. Which way does the ball go?"] * 20
 
 
 def test_partial_batches_keep_finished_work_and_drop_a_torn_line(tmp_path):
@@ -41,20 +33,8 @@ def test_partial_batches_keep_finished_work_and_drop_a_torn_line(tmp_path):
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory) -> Path:
     """A stage's world: params.yaml, a tiny model, 48 questions on 6 videos."""
-    root = tmp_path_factory.mktemp("resume")
-    tiny.build_tiny(TinyConfig(), WORDS, root / "model")
-    rng = np.random.default_rng(0)
-    for i in range(6):
-        write_video(root / f"v{i}.mp4", rng.integers(0, 255, (8, 32, 32, 3), np.uint8), fps=8)
-    label = {"name": "direction", "type": "category", "value": "left"}
-    rows = [{"id": f"q{i:02d}", "video": f"v{i % 6}.mp4", "split": "train", "task": "direction",
-             "question": f"Which way does the ball go? ({i})", "labels": [label]}
-            for i in range(48)]  # fmt: skip
-    write_jsonl(root / "questions.jsonl", rows)
-    params = yaml.safe_load((REPO / "params.yaml").read_text())
-    params["sampling"]["answer"].update(batch_size=2, max_new_tokens=48, temperature=0.2)
-    (root / "params.yaml").write_text(yaml.safe_dump(params))
-    return root
+    answer = {"batch_size": 2, "max_new_tokens": 48, "temperature": 0.2}
+    return question_world(tmp_path_factory.mktemp("resume"), 6, 48, answer)
 
 
 def generate(workdir: Path, out: str) -> subprocess.Popen:

@@ -15,17 +15,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-import yaml
 
-from videostar.core.records import write_json, write_jsonl
+from tests.stage_worlds import REPO, WORDS, train_world
 from videostar.lmm import loading, tiny, training
 from videostar.lmm.config import LoadConfig, TinyConfig, TrainConfig
-from videostar.video.clips import write_video
 
 pytestmark = pytest.mark.usefixtures("cpu_one_thread")
 
-REPO = Path(__file__).resolve().parents[1]
-WORDS = ["the red ball moves left. So the answer is left. Which way does the ball go?"] * 20
 RUNTIME = LoadConfig(trust_remote_code=False, dtype="auto", attn_implementation="auto")
 CFG = TrainConfig(method="full", lr=1e-3, weight_decay=0.01, betas=(0.9, 0.98), warmup_steps=3,
                   min_lr_ratio=0.1, grad_clip=1.0, batch_size=3, epochs=1.0, min_steps=1,
@@ -143,30 +139,10 @@ def test_checkpoint_state_is_never_unpickled(tmp_path):
 def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The world of a train stage and of the base stage: a tiny model, 6 videos, verified answers,
     general data, a pretraining corpus, and params.yaml with 30 steps, a checkpoint every 5."""
-    root = tmp_path_factory.mktemp("train_resume")
-    tiny.build_tiny(TinyConfig(), WORDS, root / "model")
-    rng = np.random.default_rng(0)
-    for i in range(6):
-        write_video(root / f"corpus/v{i}.mp4", rng.integers(0, 255, (8, 32, 32, 3), np.uint8), 8)
-    answers = [{"id": f"q{i:02d}", "video": f"corpus/v{i % 6}.mp4", "split": "train",
-                "task": "direction", "question": "Which way does the ball go?",
-                "text": f"the ball moves {'left' if i % 2 else 'right'}.", "ok": True}
-               for i in range(12)]  # fmt: skip
-    write_jsonl(root / "verified/answers.jsonl", answers)
-    conversation = [{"from": "human", "value": "<video>\nWhat colour is the ball?"},
-                    {"from": "gpt", "value": "red"}]  # fmt: skip
-    write_json(root / "general.json", [{"id": f"g{i}", "video": f"v{i}.mp4",
-                                        "conversations": conversation} for i in range(6)])  # fmt: skip
-    write_jsonl(root / "corpus/examples.jsonl",
-                [{"split": "train", "video": f"v{i % 6}.mp4", "prompt": "Describe the video.",
-                  "response": f"the ball moves {'up' if i % 3 else 'down'}."} for i in range(12)])  # fmt: skip
-    params = yaml.safe_load((REPO / "params.yaml").read_text())
     short = {"min_steps": 30, "max_steps": 30, "warmup_steps": 3, "batch_size": 4,
              "checkpoint_every": 5}  # fmt: skip
-    params["pretrain"].update(short)
-    params["train"].update(short, general_data="general.json", general_videos="corpus")
-    (root / "params.yaml").write_text(yaml.safe_dump(params))
-    return root
+    root = tmp_path_factory.mktemp("train_resume")
+    return train_world(root, 6, 12, {"pretrain": short, "train": short}, seed=0)
 
 
 STAGES = {
