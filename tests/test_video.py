@@ -172,3 +172,14 @@ def test_frame_folder_clips_keep_gaps_in_time(tmp_path: Path) -> None:
     assert whole.times == [0.0, 0.5, 1.5, 2.0, 2.5, 3.5]
     part = video.read_clip(folder, 2, segment=(1.0, 2.5), fps=2)  # frame numbers [5, 8): 6, 7
     assert (part.indices, part.length) == ((1, 2), 3)
+
+
+@pytest.mark.parametrize("path", ["\x00", "word " * 100], ids=["nul-byte", "too-long"])
+def test_an_unusable_path_is_a_video_error_not_a_crash(path: str, tmp_path: Path) -> None:
+    from videostar.video import frames
+    from videostar.video.cache import FrameCache
+
+    with pytest.raises(VideoError, match="missing file"):
+        video.read_clip(path, 4)
+    _, errors = frames.load_clips([(path, None, None)], 4, cache=FrameCache(tmp_path / "c"))
+    assert list(errors.values())[0].startswith("video: missing file")

@@ -110,7 +110,8 @@ class FrameCache:
     ) -> bool:
         try:
             return self._entry(video, num_frames, segment, fps).is_file()
-        except OSError:  # the video itself is missing or unreadable: decoding will say so
+        # The video is missing or its path unusable (a NUL byte, too long): decoding says so.
+        except (OSError, ValueError):
             return False
 
     def get(

@@ -334,7 +334,11 @@ def read_clip(
     end] seconds), with their times in it; decord first, PyAV as the fallback. A folder of frame
     images is read directly, with ``fps`` its frame rate. ``info``: the video's ``probe``, when
     the caller has it already (saves probing it again)."""
-    if Path(path).is_dir():
+    try:
+        is_folder = Path(path).is_dir()
+    except (OSError, ValueError) as e:  # a NUL byte or an overlong name in the path
+        raise VideoError(f"missing file: unusable path {str(path)[:80]!r}: {e}") from None
+    if is_folder:
         info = info or _probe_folder(Path(path), fps)
         return _read_folder(Path(path), num_frames, clamp_segment(segment, info), info)
     _check_file(path)
