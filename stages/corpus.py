@@ -1,11 +1,11 @@
 """Stage `corpus`: the pretraining / general-ability corpus of the toy world.
 
-    python -m stages.corpus --out data/corpus    # params `corpus`, `world.*`, `prompts.rationale`
+    python -m stages.corpus --out data/corpus    # params `corpus`, `world.*`, `prompts.answer|rationale`
     dvc repro corpus
 
 The corpus teaches what a pretrained video LMM can already do (describe the clip, restate a given
-answer when asked to explain it, in the paper's rationalization format) and never pairs a target
-task's question with its label. Writes, videos relative to OUT:
+answer when asked to explain it, in the paper's rationalization format, and answer a general
+question step by step without one) and never pairs a target task's question with its label. Writes, videos relative to OUT:
 - OUT/examples.jsonl: every example {id, video, split, kind, prompt, response (, labels)};
 - OUT/general.json: the training split in the LLaVA/ShareGPT format, the default general data
   mixed into each cycle (params `train.general_data`);
@@ -76,9 +76,9 @@ def main() -> None:
     params = config.load_params()
     cfg = config.section(world.CorpusConfig, "corpus", params)
     world_cfg = config.section(world.WorldConfig, "world", params)
-    hint_prompt = config.section(PromptsConfig, "prompts", params).rationale
+    prompts = config.section(PromptsConfig, "prompts", params)
     shutil.rmtree(args.out, ignore_errors=True)
-    rows = world.generate_corpus(cfg, world_cfg, args.out, hint_prompt)
+    rows = world.generate_corpus(cfg, world_cfg, args.out, prompts)
     world.assert_no_target_questions(rows)
     write_jsonl(args.out / "examples.jsonl", rows)
     write_json(args.out / "general.json", general_records(rows))

@@ -16,7 +16,7 @@ from videostar.prompts import PromptsConfig
 from videostar.toyworld import world as toyworld
 
 REPO = Path(__file__).resolve().parents[1]
-HINT = PromptsConfig().rationale
+PROMPTS = PromptsConfig()
 
 
 def question(i: int, split: str, task: str = "direction", text: str = "Which way?") -> dict:
@@ -34,7 +34,7 @@ def small_files(tmp_path: Path) -> tuple[Path, Path, list[dict]]:
     transfer = tmp_path / "world" / "transfer.jsonl"
     write_jsonl(transfer, toyworld.colour_questions(world))
     corpus = toyworld.generate_corpus(
-        toyworld.CorpusConfig(clips=2, test_clips=3), world, tmp_path / "corpus", HINT
+        toyworld.CorpusConfig(clips=2, test_clips=3), world, tmp_path / "corpus", PROMPTS
     )
     retention = tmp_path / "corpus" / "retention.jsonl"
     write_jsonl(retention, corpus_stage.retention_questions(corpus))

@@ -14,8 +14,9 @@ from stages import corpus as corpus_stage
 from videostar.core.records import check_manifest_row, read_json, read_jsonl
 from videostar.labels import Verifier
 from videostar.loop import training_set
-from videostar.prompts import PromptsConfig
+from videostar.prompts import PromptsConfig, answer_prompt
 from videostar.toyworld.world import (
+    BACKGROUND,
     CAPTION_PROMPTS,
     COLOURS,
     DIRECTIONS,
@@ -44,7 +45,7 @@ from videostar.toyworld.world import (
 )
 from videostar.video.clips import read_frames, write_video
 
-HINT = PromptsConfig().rationale
+PROMPTS = PromptsConfig()
 
 SMALL = WorldConfig(seed=3, train_per_task=3, test_per_task=2)
 
@@ -206,7 +207,7 @@ def test_captions_and_corpus_never_state_an_event_answer(tmp_path: Path) -> None
     for task in TASKS:
         for scene in scenes(task, 50):
             assert not any(answer in caption(scene).lower() for answer in answers)
-    rows = generate_corpus(CorpusConfig(seed=1, clips=40, test_clips=5), SMALL, tmp_path, HINT)
+    rows = generate_corpus(CorpusConfig(seed=1, clips=40, test_clips=5), SMALL, tmp_path, PROMPTS)
     for row in rows:
         text = f"{row['prompt']} {row['response']}".lower()
         assert not any(answer in text for answer in answers), row
@@ -289,14 +290,16 @@ CORPUS = CorpusConfig(seed=1, clips=12, test_clips=3)
 
 
 def test_generate_corpus_is_deterministic_and_shaped(tmp_path: Path) -> None:
-    rows_a = generate_corpus(CORPUS, SMALL, tmp_path / "a", HINT)
-    rows_b = generate_corpus(CORPUS, SMALL, tmp_path / "b", HINT)
+    rows_a = generate_corpus(CORPUS, SMALL, tmp_path / "a", PROMPTS)
+    rows_b = generate_corpus(CORPUS, SMALL, tmp_path / "b", PROMPTS)
     assert rows_a == rows_b
     assert video_bytes(tmp_path / "a", rows_a) == video_bytes(tmp_path / "b", rows_b)
-    per_clip = CORPUS.captions + CORPUS.hints + CORPUS.span_hints + CORPUS.sentence_hints
+    hinted = CORPUS.hints + CORPUS.span_hints + CORPUS.sentence_hints
+    per_clip = CORPUS.captions + hinted + CORPUS.questions
     assert len(rows_a) == 15 * per_clip
     assert sum(row["split"] == "test" for row in rows_a) == 3 * per_clip
-    assert {row["kind"] for row in rows_a} == {"caption", "hint", "span_hint", "sentence_hint"}
+    kinds = {"caption", "hint", "span_hint", "sentence_hint", "question", "step_by_step"}
+    assert {row["kind"] for row in rows_a} == kinds
     assert [row["id"] for row in rows_a] == sorted(row["id"] for row in rows_a)
     assert_no_target_questions(rows_a)
 
@@ -360,8 +363,10 @@ def test_corpus_examples_restate_the_hint() -> None:
     rng = np.random.default_rng(5)
     questions, caption_prompts, keys, sentence_words = set(), set(), set(), set()
     for scene in scenes("route", 60) + scenes("blinks", 60):
-        examples = corpus_examples(scene, rng, CorpusConfig(), HINT)
+        examples = corpus_examples(scene, rng, CorpusConfig(), PROMPTS, SMALL)
         for example in examples:
+            if example["kind"] in ("question", "step_by_step"):
+                continue
             if example["kind"] == "caption":
                 assert example["response"] == caption(scene)
                 caption_prompts.add(example["prompt"])
@@ -384,6 +389,63 @@ def test_corpus_examples_restate_the_hint() -> None:
     assert len(questions) > 200, "hint questions must be varied to transfer"
     assert len(keys) > 100, "label names in hints must be varied to transfer"
     assert caption_prompts == set(CAPTION_PROMPTS)
+
+
+def ball_centroids(scene: Scene) -> list[np.ndarray]:
+    """(x, y) centre of the ball's pixels in each frame it is shown, read from the render."""
+    frames = render(scene, SMALL)
+    lit = [np.argwhere((frame != BACKGROUND).any(axis=-1)) for frame in frames]
+    return [points.mean(axis=0)[::-1] for points in lit if len(points)]
+
+
+def test_general_questions_are_answered_step_by_step_without_a_hint() -> None:
+    """Half bare, half under the answer prompt, never with an "Answer:" line; the answer is
+    where the rendered ball is, in every answer shape a label takes."""
+    rng = np.random.default_rng(11)
+    forms, shapes = set(), set()
+    for scene in [s for task in TASKS for s in scenes(task, 30)]:
+        examples = corpus_examples(scene, rng, CorpusConfig(), PROMPTS, SMALL)
+        asked = [e for e in examples if e["kind"] in ("question", "step_by_step")]
+        assert len(asked) == CorpusConfig().questions
+        first, last = ball_centroids(scene)[0], ball_centroids(scene)[-1]
+        middle = (SMALL.size - 1) / 2
+        for example in asked:
+            prompt, kind = example["prompt"], example["kind"]
+            assert "Answer:" not in prompt
+            question = prompt.removeprefix("Question: ").split("\n")[0]
+            if kind == "step_by_step":
+                assert prompt == answer_prompt(PROMPTS.answer, question)
+            else:
+                assert prompt == question
+            forms.add(kind)
+            prefix = f"{caption(scene)} So the answer is "
+            assert example["response"].startswith(prefix)
+            answer = example["response"].removeprefix(prefix).removesuffix(".")
+            centre = last if "end" in question else first
+            x_half = "left" if centre[0] < middle else "right"
+            y_half = "top" if centre[1] < middle else "bottom"
+            if answer in ("left", "right"):
+                assert answer == x_half, (question, centre)
+                shapes.add("word")
+            elif answer in ("top", "bottom"):
+                assert answer == y_half, (question, centre)
+                shapes.add("word")
+            elif answer.startswith("It "):
+                assert answer.endswith(f"in the {y_half} {x_half}")
+                shapes.add("sentence")
+            elif answer.startswith("from "):
+                low, high = (float(v) for v in answer.removeprefix("from ").split(" to "))
+                axis = 0 if "width" in question else 1
+                seen = [c[axis] / SMALL.size for c in ball_centroids(scene)]
+                assert low == pytest.approx(min(seen), abs=0.06)
+                assert high == pytest.approx(max(seen), abs=0.06)
+                shapes.add("span")
+            else:
+                assert answer == f"{y_half}, {x_half}"
+                shapes.add("list")
+        assert_no_target_questions(asked)
+    assert forms == {"question", "step_by_step"}
+    assert shapes == {"word", "list", "span", "sentence"}
 
 
 @pytest.mark.parametrize(

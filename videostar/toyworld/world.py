@@ -3,7 +3,7 @@
     from pathlib import Path
     from videostar.toyworld.world import WorldConfig, CorpusConfig, generate_world, generate_corpus
     rows = generate_world(WorldConfig(seed=0), Path("data/world"))        # manifest rows
-    corpus = generate_corpus(CorpusConfig(), WorldConfig(), Path("data/corpus"))
+    corpus = generate_corpus(CorpusConfig(), WorldConfig(), Path("data/corpus"), PromptsConfig())
 
 A clip is one filled ball in a saturated colour on a near-black background, 8 frames at 32 px,
 moving ~2.6 px per frame (the world a 0.6 M-parameter model learned in the prototype; see
@@ -19,8 +19,8 @@ paper's datasets:
 
 Every video draws its own generator from (seed, split, task, index), so adding videos or tasks
 never changes the existing ones. The pretraining corpus (``generate_corpus``) is the same world
-on a separate seed stream; it teaches captioning and copying a given answer, and never asks a
-target question (``assert_no_target_questions``).
+on a separate seed stream; it teaches captioning, copying a given answer and answering general
+questions about where the ball is, and never asks a target question (``assert_no_target_questions``).
 
 An ``event`` clip is one of EVENT_KINDS, drawn uniformly: the ball goes straight (one direction,
 no blink, fully visible), turns (like a route), blinks 1-3 times (like blinks) or is visible for
@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 
 from videostar.core import seeding
-from videostar.prompts import rationale_prompt
+from videostar.prompts import PromptsConfig, answer_prompt, rationale_prompt
 from videostar.video.clips import write_video
 
 
@@ -395,6 +395,8 @@ class CorpusConfig:
     hints: "restate the given answer" examples per clip with a single-token answer.
     span_hints: the same with a multi-token answer (a number span or a two-item list).
     sentence_hints: the same with a short sentence as the answer (free-text labels are sentences).
+    questions: general questions per clip (where the ball is at first or at the end), answered
+        step by step with no hint, half of them under the answer prompt and half bare.
     """
 
     seed: int = 0
@@ -404,6 +406,7 @@ class CorpusConfig:
     hints: int = 1
     span_hints: int = 1
     sentence_hints: int = 2
+    questions: int = 2
 
     def __post_init__(self) -> None:
         if not 0 <= self.captions <= len(CAPTION_PROMPTS):
@@ -471,12 +474,21 @@ def restatement(description: str, answer: str) -> str:
 
 
 def corpus_examples(
-    scene: Scene, rng: np.random.Generator, cfg: CorpusConfig, hint_prompt: str
+    scene: Scene,
+    rng: np.random.Generator,
+    cfg: CorpusConfig,
+    prompts: PromptsConfig,
+    world_cfg: WorldConfig,
 ) -> list[dict[str, str]]:
-    """Captions under varied prompts, and hints to copy in the paper's rationalization format.
+    """Captions under varied prompts, hints to copy in the paper's rationalization format, and
+    general questions answered step by step without a hint.
 
     A hint's answer is random, not a label of the clip: the model learns to restate what it is
-    given (which rationalization relies on) without seeing any target question answered.
+    given (which rationalization relies on) without seeing any target question answered. A general
+    question asks a property no task labels (where the ball is), and is asked both bare and under
+    the answer prompt with the same response: a pretrained LMM answers a question step by step
+    whether or not it is given the answer, and a base that never saw the answer prompt without a
+    hint restates a hint that is not there (README, "Results of the default run").
     """
     text = caption(scene)
     examples = [
@@ -496,7 +508,18 @@ def corpus_examples(
         examples.append(
             {
                 "kind": kind,
-                "prompt": rationale_prompt(hint_prompt, _random_question(rng), hint),
+                "prompt": rationale_prompt(prompts.rationale, _random_question(rng), hint),
+                "response": restatement(text, answer),
+            }
+        )
+    asked = general_questions(scene, world_cfg)
+    for _ in range(cfg.questions):
+        question, answer = asked[int(rng.integers(len(asked)))]
+        step_by_step = bool(rng.random() < 0.5)
+        examples.append(
+            {
+                "kind": "step_by_step" if step_by_step else "question",
+                "prompt": answer_prompt(prompts.answer, question) if step_by_step else question,
                 "response": restatement(text, answer),
             }
         )
@@ -504,7 +527,7 @@ def corpus_examples(
 
 
 def generate_corpus(
-    corpus_cfg: CorpusConfig, world_cfg: WorldConfig, out_dir: Path, hint_prompt: str
+    corpus_cfg: CorpusConfig, world_cfg: WorldConfig, out_dir: Path, prompts: PromptsConfig
 ) -> list[dict[str, Any]]:
     """Write out_dir/videos/<clip>.mp4 and return example rows, several per clip, sorted by id.
 
@@ -521,7 +544,9 @@ def generate_corpus(
             clip_id = f"corpus-{split}-{index:05d}"
             video = f"videos/{clip_id}.mp4"
             write_video(out_dir / video, render(scene, world_cfg), world_cfg.fps)
-            for number, example in enumerate(corpus_examples(scene, rng, corpus_cfg, hint_prompt)):
+            for number, example in enumerate(
+                corpus_examples(scene, rng, corpus_cfg, prompts, world_cfg)
+            ):
                 rows.append(
                     {"id": f"{clip_id}-{number:02d}", "video": video, "split": split, **example}
                 )
@@ -542,3 +567,63 @@ def assert_no_target_questions(rows: Iterable[dict[str, Any]]) -> None:
     leaks = target_question_leaks(rows)
     if leaks:
         raise AssertionError(f"{len(leaks)} corpus rows ask a target question, e.g. {leaks[:3]}")
+
+
+# General questions: where the ball is at first and at the end, in the answer shapes the labels
+# take (one word, a two-item list, a span, a sentence). No task labels position, and a real LMM
+# answers such questions before any Video-STaR cycle.
+HALF_QUESTIONS = {
+    ("y", "first"): (
+        "Is the ball in the top or the bottom half of the frame at first?",
+        "At the start of the clip, is the ball in the upper or the lower half?",
+    ),
+    ("x", "first"): (
+        "Is the ball in the left or the right half of the frame at first?",
+        "At the start of the clip, is the ball on the left or on the right side?",
+    ),
+    ("y", "last"): (
+        "Is the ball in the top or the bottom half of the frame at the end?",
+        "At the end of the clip, is the ball in the upper or the lower half?",
+    ),
+    ("x", "last"): (
+        "Is the ball in the left or the right half of the frame at the end?",
+        "At the end of the clip, is the ball on the left or on the right side?",
+    ),
+}
+HALVES_QUESTIONS = {
+    "first": "Which halves of the frame is the ball in at first?",
+    "last": "Which halves of the frame is the ball in at the end?",
+}
+PLACE_QUESTIONS = {
+    "first": "In one sentence, which part of the frame does the ball start in?",
+    "last": "In one sentence, which part of the frame does the ball end in?",
+}
+SPAN_QUESTIONS = {
+    "x": "Between which fractions of the frame width does the ball travel?",
+    "y": "Between which fractions of the frame height does the ball travel?",
+}
+HALF_NAMES = {"x": ("left", "right"), "y": ("top", "bottom")}
+# A centre this close to the middle line is in neither half as far as the questions go.
+HALF_MARGIN_PX = 2.0
+
+
+def general_questions(scene: Scene, cfg: WorldConfig) -> list[tuple[str, str]]:
+    """(question, answer) pairs this scene answers unambiguously, about the shown ball only."""
+    shown = centres(scene, cfg)[[t for t in range(cfg.frames) if is_shown(scene, t)]]
+    middle = (cfg.size - 1) / 2
+    pairs = [
+        (SPAN_QUESTIONS[axis], f"from {low:.1f} to {high:.1f}")
+        for axis, column in (("x", 0), ("y", 1))
+        for low, high in [(shown[:, column].min() / cfg.size, shown[:, column].max() / cfg.size)]
+    ]
+    for moment, centre in (("first", shown[0]), ("last", shown[-1])):
+        half = {}
+        for axis, value in zip(("x", "y"), centre, strict=True):
+            if abs(value - middle) >= HALF_MARGIN_PX:
+                half[axis] = HALF_NAMES[axis][int(value > middle)]
+                pairs += [(q, half[axis]) for q in HALF_QUESTIONS[(axis, moment)]]
+        if len(half) == 2:
+            pairs.append((HALVES_QUESTIONS[moment], f"{half['y']}, {half['x']}"))
+            verb = "starts" if moment == "first" else "ends"
+            pairs.append((PLACE_QUESTIONS[moment], f"It {verb} in the {half['y']} {half['x']}."))
+    return pairs
