@@ -29,8 +29,10 @@ def workdir(tmp_path_factory) -> Path:
 
 
 def generate(workdir: Path, out: str, launch: str = "") -> str:
+    """Run the generation stage with a frame cache of its own (none of the clips cached yet)."""
     env = {**os.environ, "PYTHONPATH": str(REPO), "VIDEOSTAR_DEVICE": "cpu",
-           "VIDEOSTAR_LAUNCH": launch, "OMP_NUM_THREADS": "1"}  # fmt: skip
+           "VIDEOSTAR_LAUNCH": launch, "OMP_NUM_THREADS": "1",
+           "VIDEOSTAR_FRAME_CACHE": str(workdir / f"frames-{out}")}  # fmt: skip
     cmd = [sys.executable, "-m", "stages.generate", "--kind", "answer", "--name", "cycle_1",
            "--model", "model", "--rows", "questions.jsonl", "--out", out]  # fmt: skip
     done = subprocess.run(cmd, cwd=workdir, env=env, capture_output=True, text=True, timeout=600)
@@ -42,6 +44,10 @@ def test_two_processes_write_the_bytes_one_process_writes(workdir):
     generate(workdir, "one.jsonl")
     log = generate(workdir, "two.jsonl", launch=TORCHRUN)
     assert "process 1 of 2" in log and "process 2 of 2" in log
+    # The main process decodes the 5 videos (and fails on the missing one); the other waits.
+    assert [line for line in log.splitlines() if "clips decoded" in line] == [
+        "decode: 6 clips decoded, 0 from the frame cache"
+    ]
     assert (workdir / "two.jsonl").read_bytes() == (workdir / "one.jsonl").read_bytes()
     assert not list((workdir / ".videostar/partial").glob("answer_cycle_1/*"))  # merged, closed
 

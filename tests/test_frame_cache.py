@@ -81,3 +81,29 @@ def test_a_torn_entry_is_decoded_again(tmp_path, counted):
     got, errors = frames.load_clips([(video, None, None)], 4, cache=cache)
     assert not errors and got[(video, None, None)].frames.shape == (4, 32, 32, 3)
     assert len(counted) == 2
+
+
+def test_clips_read_from_the_cache_are_held_up_to_the_budget(tmp_path, monkeypatch):
+    cache = FrameCache(tmp_path / "cache")
+    refs = [(v, None, None) for v in _videos(tmp_path, 3)]
+    frames.load_clips(refs, 4, cache=cache, workers=1)
+    reads: list[str] = []
+    get = FrameCache.get
+
+    def counting(self, video, *args):
+        reads.append(video)
+        return get(self, video, *args)
+
+    monkeypatch.setattr(FrameCache, "get", counting)
+    one_clip = 4 * 32 * 32 * 3
+    held = frames.CachedClips(refs, 4, cache, held=2 * one_clip)
+    first = [held[r] for r in refs]
+    again = [held[r] for r in refs * 2]
+    assert reads == [r[0] for r in refs] + [refs[2][0]] * 2  # the third is over the budget
+    assert all(a is b for a, b in zip(first[:2], again[:2], strict=True))
+    assert all(np.array_equal(a.frames, b.frames) for a, b in zip(first, again, strict=False))
+    monkeypatch.setenv("VIDEOSTAR_HELD_CLIPS_MB", "0")
+    reads.clear()
+    none_held = frames.CachedClips(refs, 4, cache)
+    [none_held[r] for r in refs * 2]
+    assert len(reads) == 6

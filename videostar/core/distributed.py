@@ -21,6 +21,7 @@ import shlex
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 
 def launched() -> bool:
@@ -42,14 +43,27 @@ def _no_wait() -> None:
     pass
 
 
+def _own(value: Any) -> Any:
+    return value
+
+
+def _from_main(value: Any) -> Any:
+    import torch.distributed
+
+    box = [value]
+    torch.distributed.broadcast_object_list(box, src=0)
+    return box[0]
+
+
 @dataclass(frozen=True)
 class Shard:
     """This process's place: ``rank`` of ``world``; ``wait`` returns once every process got
-    there."""
+    there; ``share(value)`` returns the main process's value in every process (a barrier too)."""
 
     rank: int = 0
     world: int = 1
     wait: Callable[[], None] = field(default=_no_wait, compare=False)
+    share: Callable[[Any], Any] = field(default=_own, compare=False)
 
     @property
     def main(self) -> bool:
@@ -74,4 +88,4 @@ def current() -> Shard:
     # accelerate takes a launch without GPUs for one process unless told it is on CPU.
     cpu = os.environ.get("VIDEOSTAR_DEVICE") == "cpu" or not torch.cuda.is_available()
     state = PartialState(cpu=cpu)
-    return Shard(state.process_index, state.num_processes, state.wait_for_everyone)
+    return Shard(state.process_index, state.num_processes, state.wait_for_everyone, _from_main)

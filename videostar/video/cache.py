@@ -68,12 +68,11 @@ class FrameCache:
     def content_key(self, video: str | Path) -> str:
         """The digest of a video's bytes, remembered per (path, size, mtime)."""
         path = Path(video).resolve()
-        if path.is_dir():  # frame folder: its frame files, in order
-            parts = [(p.name, p.stat()) for _, p in frame_files(path)]
-        else:
-            parts = [(path.name, path.stat())]
+        # A frame folder: its frame files, in order.
+        files = [p for _, p in frame_files(path)] if path.is_dir() else [path]
+        stats = [(p.name, p.stat()) for p in files]
         identity = hashlib.blake2b(
-            repr((str(path), [(n, s.st_size, s.st_mtime_ns) for n, s in parts])).encode(),
+            repr((str(path), [(n, s.st_size, s.st_mtime_ns) for n, s in stats])).encode(),
             digest_size=16,
         ).hexdigest()
         index = self.root / "index" / identity[:2] / identity
@@ -82,7 +81,7 @@ class FrameCache:
         except FileNotFoundError:
             pass
         digest = hashlib.blake2b(digest_size=16)
-        for _, p in frame_files(path) if path.is_dir() else [(0, path)]:
+        for p in files:
             _digest_file(p, digest)
         key = digest.hexdigest()
         _atomic_write(index, key.encode())

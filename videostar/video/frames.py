@@ -11,6 +11,8 @@ Clips missing from the frame cache (``video/cache.py``, on unless ``$VIDEOSTAR_F
 are decoded in ``$VIDEOSTAR_WORKERS`` processes (default: every core) and written to it; the
 mapping returned then reads each clip back from the cache when it is used, so a stage's memory
 does not grow with its rows. Without the cache, clips are decoded in this process and held.
+When several processes run a stage (``shard``), the main one decodes and the others wait for it
+and read the cache.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from videostar.core.distributed import ALONE, Shard
 from videostar.video import clips
 from videostar.video.cache import FrameCache
 
@@ -68,17 +71,36 @@ def _fill(job: tuple[ClipRef, int, FrameCache]) -> str | None:
     return None
 
 
-class CachedClips(Mapping[ClipRef, clips.Clip]):
-    """Clips by ref, each read from the frame cache when asked for."""
+def held_bytes() -> int:
+    """``$VIDEOSTAR_HELD_CLIPS_MB`` (default 1024) in bytes: how much of the clips read from the
+    frame cache a process keeps in memory. Hardware, so never a tracked param."""
+    return int(float(os.environ.get("VIDEOSTAR_HELD_CLIPS_MB") or 1024) * 2**20)
 
-    def __init__(self, refs: list[ClipRef], num_frames: int, cache: FrameCache) -> None:
+
+class CachedClips(Mapping[ClipRef, clips.Clip]):
+    """Clips by ref, each read from the frame cache when first asked for and kept in memory
+    while the kept ones stay under ``held`` bytes (reading a small clip from its compressed
+    entry costs about as much as a training step's share of it, and a clip is asked for once
+    per question or example using it); past that they are read again each time."""
+
+    def __init__(
+        self, refs: list[ClipRef], num_frames: int, cache: FrameCache, held: int | None = None
+    ) -> None:
         self.refs, self.num_frames, self.cache = refs, num_frames, cache
         self._known = set(refs)
+        self._held: dict[ClipRef, clips.Clip] = {}
+        self._room = held_bytes() if held is None else held
 
     def __getitem__(self, ref: ClipRef) -> clips.Clip:
+        if ref in self._held:
+            return self._held[ref]
         if ref not in self._known:
             raise KeyError(ref)
-        return decode(ref, self.num_frames, self.cache)
+        clip = decode(ref, self.num_frames, self.cache)
+        if clip.frames.nbytes <= self._room:
+            self._held[ref] = clip
+            self._room -= clip.frames.nbytes
+        return clip
 
     def __contains__(self, ref: object) -> bool:
         return ref in self._known
@@ -96,12 +118,20 @@ def load_clips(
     desc: str = "decode",
     cache: FrameCache | None | bool = True,
     workers: int | None = None,
+    shard: Shard = ALONE,
 ) -> tuple[Mapping[ClipRef, clips.Clip], dict[ClipRef, str]]:
     """Return ({ref: clip}, {ref: reason}) for the distinct clips, in first-seen order.
-    ``cache``: True for the frame cache of the environment, None/False for none."""
+    ``cache``: True for the frame cache of the environment, None/False for none. With several
+    processes sharing a frame cache, only the main one decodes, and every process returns its
+    errors (so all of them agree on which rows are usable)."""
     cache = FrameCache.from_env() if cache is True else (cache or None)
     unique = list(dict.fromkeys(refs))
     errors: dict[ClipRef, str] = {}
+    if cache is not None and shard.world > 1:
+        errors = shard.share(
+            _fill_cache(unique, num_frames, desc, cache, workers) if shard.main else None
+        )
+        return CachedClips([r for r in unique if r not in errors], num_frames, cache), errors
     if cache is None:
         loaded: dict[ClipRef, clips.Clip] = {}
         for ref in tqdm(unique, desc=desc, unit="video", disable=len(unique) < 200):
@@ -110,6 +140,14 @@ def load_clips(
             except clips.VideoError as e:
                 errors[ref] = f"video: {e}"
         return loaded, errors
+    errors = _fill_cache(unique, num_frames, desc, cache, workers)
+    return CachedClips([r for r in unique if r not in errors], num_frames, cache), errors
+
+
+def _fill_cache(
+    unique: list[ClipRef], num_frames: int, desc: str, cache: FrameCache, workers: int | None
+) -> dict[ClipRef, str]:
+    """Decode the clips missing from ``cache`` into it, in a pool; returns {ref: reason}."""
     missing = [r for r in unique if not cache.has(r[0], num_frames, r[1], r[2])]
     jobs = [(ref, num_frames, cache) for ref in missing]
     workers = min(default_workers() if workers is None else workers, len(jobs))
@@ -132,5 +170,4 @@ def load_clips(
     print(
         f"{desc}: {len(missing)} clips decoded, {len(unique) - len(missing)} from the frame cache"
     )
-    usable = [r for r in unique if r not in errors]
-    return CachedClips(usable, num_frames, cache), errors
+    return errors
