@@ -14,12 +14,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from videostar.core import config, distributed, failures, seeding
-from videostar.core.curves import Curves
+from videostar.core import config, distributed
 from videostar.core.records import read_jsonl, write_json
-from videostar.lmm.config import LoadConfig
 from videostar.loop import training_set
-from videostar.loop.finetune import CycleTrainConfig, fit
+from videostar.loop.finetune import fit_stage
 
 
 def main() -> None:
@@ -33,27 +31,12 @@ def main() -> None:
     parser.add_argument("--curves", type=Path, required=True, help="dvclive folder of the curves")
     args = parser.parse_args()
     params = config.load_params()
-    cfg = config.section(CycleTrainConfig, "train", params)
     samples = training_set.label_template_samples(read_jsonl(args.questions))
-    shard = distributed.current()
-    curves = Curves(args.curves) if shard.main else None
-    with failures.explained("label_sft", ["train.micro_batch_size", "sampling.num_frames"]):
-        stats = fit(
-            samples,
-            init=args.init,
-            out=args.out,
-            records_dir=args.records,
-            cfg=cfg,
-            num_frames=config.value("sampling.num_frames", int, params),
-            seed=seeding.derive(cfg.seed, "train", "label_sft"),
-            runtime=LoadConfig.from_params(params),
-            stage="label_sft",
-            shard=shard,
-            log=curves.log if curves else None,
-        )
-    if curves is None:  # the first process writes the outputs
+    stats = fit_stage(
+        samples, "label_sft", "label_sft", args.init, args.out, args.records, args.curves, params
+    )
+    if stats is None:  # the first process writes the outputs
         return
-    curves.close()
     write_json(args.metrics, {"model": "label_sft", "training": stats})
     print(f"label_sft: {stats}")
 

@@ -23,12 +23,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from videostar.core import config, distributed, failures, seeding
-from videostar.core.curves import Curves
+from videostar.core import config, distributed
 from videostar.core.records import read_jsonl, write_json
-from videostar.lmm.config import LoadConfig
 from videostar.loop import training_set
-from videostar.loop.finetune import CycleTrainConfig, fit
+from videostar.loop.finetune import fit_stage
 
 
 def main() -> None:
@@ -44,30 +42,15 @@ def main() -> None:
     parser.add_argument("--curves", type=Path, required=True, help="dvclive folder of the curves")
     args = parser.parse_args()
     params = config.load_params()
-    cfg = config.section(CycleTrainConfig, "train", params)
     answers = read_jsonl(args.data / "answers.jsonl")
     rationales = read_jsonl(args.data / "rationales.jsonl") if args.rationales == "on" else []
     samples = training_set.kept(answers) + training_set.kept(rationales)
-    shard = distributed.current()
-    curves = Curves(args.curves) if shard.main else None
-    memory = ["train.micro_batch_size", "sampling.num_frames"]
-    with failures.explained(f"train@{args.name}", memory):
-        stats = fit(
-            samples,
-            init=args.init,
-            out=args.out,
-            records_dir=args.records,
-            cfg=cfg,
-            num_frames=config.value("sampling.num_frames", int, params),
-            seed=seeding.derive(cfg.seed, "train", args.name),
-            runtime=LoadConfig.from_params(params),
-            stage=f"train@{args.name}",
-            shard=shard,
-            log=curves.log if curves else None,
-        )
-    if curves is None:  # the first process writes the outputs
+    stats = fit_stage(
+        samples, f"train@{args.name}", args.name, args.init, args.out, args.records, args.curves,
+        params,
+    )  # fmt: skip
+    if stats is None:  # the first process writes the outputs
         return
-    curves.close()
     metrics = {"model": args.name, "data": str(args.data), "rationales": args.rationales,
                **training_set.yields(answers, rationales), "training": stats}  # fmt: skip
     write_json(args.metrics, metrics)

@@ -85,6 +85,12 @@ def _generate_batch(
     return [t.strip() for t in tokenizer.batch_decode(new_tokens, skip_special_tokens=True)]
 
 
+def length_order(texts: Sequence[str]) -> list[int]:
+    """Indices of ``texts``, shortest first (ties in input order). Batches of prompts of similar
+    length pad less: every padded position costs attention in each layer for each new token."""
+    return sorted(range(len(texts)), key=lambda i: (len(texts[i]), i))
+
+
 def generate(
     model: Any,
     processor: Any,

@@ -7,7 +7,8 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from videostar.core import distributed
+from videostar.core import config, distributed, failures, seeding
+from videostar.core.curves import Curves
 from videostar.core.records import write_json, write_jsonl
 from videostar.lmm import loading, training
 from videostar.lmm.config import LoadConfig, TrainConfig
@@ -68,7 +69,7 @@ def fit(
                              "general_pool": len(pool), "general_skipped": skipped}  # fmt: skip
     checkpoint = None
     if samples:
-        clips, errors = load_clips((clip_ref(s) for s in mixed), num_frames)
+        clips, errors = load_clips((clip_ref(s) for s in mixed), num_frames, shard=shard)
         if errors:
             raise RuntimeError(f"train: {len(errors)} training videos failed to decode: {errors}")
         frozen = cfg.method == "lora"
@@ -98,4 +99,41 @@ def fit(
     write_json(records_dir / "llava.json", [llava_record(s) for s in mixed])
     if checkpoint is not None:
         checkpoint.close()
+    return stats
+
+
+def fit_stage(
+    samples: list[dict[str, Any]],
+    stage: str,
+    model: str,
+    init: Path,
+    out: Path,
+    records_dir: Path,
+    curves_dir: Path,
+    params: dict[str, Any],
+) -> dict[str, Any] | None:
+    """``fit`` as a training stage runs it: params ``train``, ``sampling.num_frames`` and the
+    model's runtime; the seed derived for ``model``; this process's shard; the curves written
+    to ``curves_dir`` and out-of-memory explained. Returns the stats in the process that writes
+    the outputs, None in the others."""
+    cfg = config.section(CycleTrainConfig, "train", params)
+    shard = distributed.current()
+    curves = Curves(curves_dir) if shard.main else None
+    with failures.explained(stage, ["train.micro_batch_size", "sampling.num_frames"]):
+        stats = fit(
+            samples,
+            init=init,
+            out=out,
+            records_dir=records_dir,
+            cfg=cfg,
+            num_frames=config.value("sampling.num_frames", int, params),
+            seed=seeding.derive(cfg.seed, "train", model),
+            runtime=LoadConfig.from_params(params),
+            stage=stage,
+            shard=shard,
+            log=curves.log if curves else None,
+        )
+    if curves is None:
+        return None
+    curves.close()
     return stats
