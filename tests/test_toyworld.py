@@ -295,10 +295,11 @@ def test_generate_corpus_is_deterministic_and_shaped(tmp_path: Path) -> None:
     assert rows_a == rows_b
     assert video_bytes(tmp_path / "a", rows_a) == video_bytes(tmp_path / "b", rows_b)
     hinted = CORPUS.hints + CORPUS.span_hints + CORPUS.sentence_hints
-    per_clip = CORPUS.captions + hinted + CORPUS.questions
+    per_clip = CORPUS.captions + hinted + CORPUS.questions + CORPUS.step_by_step_captions
     assert len(rows_a) == 15 * per_clip
     assert sum(row["split"] == "test" for row in rows_a) == 3 * per_clip
-    kinds = {"caption", "hint", "span_hint", "sentence_hint", "question", "step_by_step"}
+    kinds = {"caption", "hint", "span_hint", "sentence_hint", "question", "step_by_step",
+             "step_by_step_caption"}  # fmt: skip
     assert {row["kind"] for row in rows_a} == kinds
     assert [row["id"] for row in rows_a] == sorted(row["id"] for row in rows_a)
     assert_no_target_questions(rows_a)
@@ -366,6 +367,12 @@ def test_corpus_examples_restate_the_hint() -> None:
         examples = corpus_examples(scene, rng, CorpusConfig(), PROMPTS, SMALL)
         for example in examples:
             if example["kind"] in ("question", "step_by_step"):
+                continue
+            if example["kind"] == "step_by_step_caption":
+                question = example["prompt"].removeprefix("Question: ").split("\n")[0]
+                assert question in CAPTION_PROMPTS
+                assert example["prompt"] == answer_prompt(PROMPTS.answer, question)
+                assert example["response"] == caption(scene)
                 continue
             if example["kind"] == "caption":
                 assert example["response"] == caption(scene)

@@ -397,6 +397,8 @@ class CorpusConfig:
     sentence_hints: the same with a short sentence as the answer (free-text labels are sentences).
     questions: general questions per clip (where the ball is at first or at the end), answered
         step by step with no hint, half of them under the answer prompt and half bare.
+    step_by_step_captions: caption prompts per clip under the answer prompt, answered with the
+        caption, so the answer prompt's request to explain never decides what the answer is.
     """
 
     seed: int = 0
@@ -406,11 +408,13 @@ class CorpusConfig:
     hints: int = 1
     span_hints: int = 1
     sentence_hints: int = 2
-    questions: int = 2
+    questions: int = 4
+    step_by_step_captions: int = 1
 
     def __post_init__(self) -> None:
-        if not 0 <= self.captions <= len(CAPTION_PROMPTS):
-            raise ValueError(f"captions must be in [0, {len(CAPTION_PROMPTS)}]")
+        for name in ("captions", "step_by_step_captions"):
+            if not 0 <= getattr(self, name) <= len(CAPTION_PROMPTS):
+                raise ValueError(f"{name} must be in [0, {len(CAPTION_PROMPTS)}]")
 
 
 def _random_question(rng: np.random.Generator) -> str:
@@ -521,6 +525,14 @@ def corpus_examples(
                 "kind": "step_by_step" if step_by_step else "question",
                 "prompt": answer_prompt(prompts.answer, question) if step_by_step else question,
                 "response": restatement(text, answer),
+            }
+        )
+    for prompt in rng.choice(CAPTION_PROMPTS, size=cfg.step_by_step_captions, replace=False):
+        examples.append(
+            {
+                "kind": "step_by_step_caption",
+                "prompt": answer_prompt(prompts.answer, str(prompt)),
+                "response": text,
             }
         )
     return examples
