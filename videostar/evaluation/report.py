@@ -167,6 +167,7 @@ README_BLOCKS = {
     "results": "metrics/report.md",
     "seeds": "metrics/seeds.md",
     "lora": "metrics/lora.md",
+    "trials": "metrics/trials.md",
 }
 
 

@@ -1,0 +1,33 @@
+"""benchmarks/corpus_trials.py: the README's trials table is generated from the committed runs'
+reports, never typed."""
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SCRIPT = REPO / "benchmarks" / "corpus_trials.py"
+
+
+def _load():
+    spec = importlib.util.spec_from_file_location("corpus_trials", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_summary_reads_the_means_and_direct_yields_of_a_report():
+    summary = _load().summary((REPO / "metrics/report.md").read_text())
+    assert set(summary) == {"base", "label SFT", "cycle 3", "final", "blinks", "timing", "event"}
+    assert all(0 <= float(summary[m]) <= 1 for m in ("base", "label SFT", "cycle 3", "final"))
+    for task in ("blinks", "timing", "event"):
+        yields = [float(y) for y in summary[task].split(" → ")]
+        assert len(yields) >= 1 and all(0 <= y <= 1 for y in yields)
+
+
+def test_the_committed_trials_table_is_what_the_script_writes(tmp_path):
+    out = tmp_path / "trials.md"
+    subprocess.run([sys.executable, str(SCRIPT), "--out", str(out)], cwd=REPO, check=True,
+                   capture_output=True)  # fmt: skip
+    assert out.read_text() == (REPO / "metrics/trials.md").read_text()
