@@ -5,9 +5,9 @@ before the answer prompt's request line, and in the whole answer prompt.
         --out metrics/trials/prompt_forms.md
 
 Asks the first --per-task training questions of each task in data/questions/questions.jsonl
-(greedy, as evaluation does) and counts the answers that contain the gold answer as text (a
-category, count or sentence label; `timing`'s spans are not text, so it is left out). Writes a
-markdown table and one example answer per form and task.
+(greedy, as evaluation does) and counts the answers the pipeline's verifier passes (params
+`verify`, the vocabularies of data/prepared/tasks.json). Writes a markdown table and one example
+answer per form and task.
 """
 
 from __future__ import annotations
@@ -18,7 +18,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from videostar.core.records import read_jsonl  # noqa: E402
+from videostar.core import config  # noqa: E402
+from videostar.core.records import read_json, read_jsonl  # noqa: E402
+from videostar.labels import Verifier, VerifyConfig  # noqa: E402
+from videostar.labels.rows import read_vocabularies, verify_rows  # noqa: E402
 from videostar.lmm import generation, loading  # noqa: E402
 from videostar.lmm.config import SamplingConfig  # noqa: E402
 from videostar.prompts import STEP_BY_STEP  # noqa: E402
@@ -36,12 +39,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", type=Path, required=True)
     parser.add_argument("--questions", type=Path, default=Path("data/questions/questions.jsonl"))
-    parser.add_argument("--tasks", nargs="+", default=["event", "blinks", "direction"])
+    parser.add_argument("--tasks", nargs="+", default=["event", "timing", "blinks", "direction"])
     parser.add_argument("--per-task", type=int, default=32)
     parser.add_argument("--num-frames", type=int, default=8)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     rows = [r for r in read_jsonl(args.questions) if r["split"] == "train"]
+    verifier = Verifier(config.section(VerifyConfig, "verify"))
+    vocabularies = read_vocabularies(read_json(Path("data/prepared/tasks.json")))
     model, processor = loading.load(args.model)
     greedy = SamplingConfig(temperature=0.0, top_p=1.0, top_k=0, repetition_penalty=1.0,
                             max_new_tokens=48, batch_size=16)  # fmt: skip
@@ -50,18 +55,18 @@ def main() -> None:
     for task in args.tasks:
         sample = [r for r in rows if r["task"] == task][: args.per_task]
         clips, _ = load_clips([clip_ref(r) for r in sample], args.num_frames)
-        gold = [str(r["labels"][0]["value"]).rstrip(".").lower() for r in sample]
         for form, template in FORMS.items():
             items = [(clips[clip_ref(r)], template.format(q=r["question"])) for r in sample]
             texts = generation.generate(model, processor, items, greedy, seed=0)
-            hits = sum(g in t.lower() for g, t in zip(gold, texts, strict=True))
+            answered = [{**r, "text": t} for r, t in zip(sample, texts, strict=True)]
+            hits = sum(r["ok"] for r in verify_rows(answered, verifier, vocabularies))
             counts[form][task] = f"{hits} / {len(sample)}"
             examples.append(
                 f"- `{task}`, {form}: {texts[0]!r} (gold: {sample[0]['labels'][0]['value']!r})"
             )
     lines = [
         f"Greedy answers of `{args.model}` to the first {args.per_task} training questions per "
-        "task that contain the gold answer (`benchmarks/probe_prompt_forms.py`):",
+        "task that the verifier passes (`benchmarks/probe_prompt_forms.py`):",
         "",
         "| question given as | " + " | ".join(f"`{t}`" for t in args.tasks) + " |",
         "|---|" + "---|" * len(args.tasks),
