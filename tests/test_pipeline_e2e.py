@@ -258,13 +258,14 @@ def test_threshold_change_invalidates_verification_not_generation(clone):
 
 
 def test_editing_the_answer_prompt_makes_only_answer_generation_stale(clone):
-    """Prompts are params: the paper's answer prompt changes answer@k and nothing before it."""
+    """Prompts are params: the paper's answer prompt changes answer@k and, of the stages before
+    it, only the toy corpus, whose general questions are asked under it."""
     repo, env, _ = clone
 
     def edit(params):
         params["prompts"]["answer"] = "Question: {question}\nExplain your answer step by step."
 
-    assert stale_after_editing(repo, env, edit) == {f"answer@{k}" for k in GENERATED}
+    assert stale_after_editing(repo, env, edit) == {"corpus"} | {f"answer@{k}" for k in GENERATED}
 
 
 def test_rerun_is_byte_identical(clone):
