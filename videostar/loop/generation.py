@@ -77,9 +77,7 @@ def generate_rows(
     raises ``TooManyErrors`` before any generation (the videos moved, say)."""
     problems = {i: f"row: {p}" for i, r in enumerate(rows) if (p := question_problem(r))}
 
-    def prompt_of(i: int) -> str:
-        return build_prompt(kind, rows[i], prompts)
-
+    prompt_of = {i: build_prompt(kind, r, prompts) for i, r in enumerate(rows) if i not in problems}
     errors = dict(problems)
     questions = [i for i in range(len(rows)) if i not in problems]
     clips, clip_errors = load_clips((clip_ref(rows[i]) for i in questions), num_frames, shard=shard)
@@ -87,8 +85,8 @@ def generate_rows(
         if clip_ref(rows[i]) in clip_errors:
             errors[i] = clip_errors[clip_ref(rows[i])]
     usable = [i for i in questions if i not in errors]
-    # Batches of similar prompt lengths; each row's text goes back to the row below.
-    todo = [usable[j] for j in generation.length_order([prompt_of(i) for i in usable])]
+    # Batches of similar prompt lengths; each row's text goes back to its row when rows are written.
+    todo = [usable[j] for j in generation.length_order([prompt_of[i] for i in usable])]
     if rows and len(errors) / len(rows) > max_error_fraction:
         reasons = Counter(reason.split(":")[0] for reason in errors.values())
         first = errors[min(errors)]
@@ -107,7 +105,7 @@ def generate_rows(
     batches = range(-(-len(todo) // sampling.batch_size))
     if not all(b in done for b in batches if shard.owns(b)):  # else: no model to load
         lm, processor = loading.load(model_dir, **asdict(runtime))
-        items = LazyItems([(clip_ref(rows[i]), prompt_of(i)) for i in todo], clips)
+        items = LazyItems([(clip_ref(rows[i]), prompt_of[i]) for i in todo], clips)
         generation.generate(
             lm, processor, items, sampling, seed=seed, progress=True, done=done,
             on_batch=store.add if store else done.__setitem__, owns=shard.owns,
@@ -121,7 +119,7 @@ def generate_rows(
         {
             **row,
             "prompt_kind": kind,
-            "prompt": "" if i in problems else prompt_of(i),
+            "prompt": prompt_of.get(i, ""),
             "model": model_dir,
             "text": generated.get(i, ""),
             "error": errors.get(i),
