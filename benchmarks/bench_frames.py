@@ -9,11 +9,16 @@
    Qwen2-VL, greedy) on 1x and 10x the rows, each row a distinct video; prints each run's peak
    RSS and the ratio (target <= 1.2: the clips are read from the frame cache batch by batch, not
    held).
+3. Memory: training (``training.train`` as the train stages call it: clips read from the frame
+   cache as steps ask for them) for the same number of steps on 1x and 10x the examples, each a
+   distinct video, with 64 MB budgets for held clips and held preprocessed clips; prints each
+   run's peak RSS and the ratio (target <= 1.2).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -74,20 +79,62 @@ def peak_rss_mb(workdir: Path, rows: int, env: dict[str, str]) -> float:
     return int(out.stdout.split()[-1]) / 1024
 
 
+TRAIN = """
+import json, sys
+from pathlib import Path
+from videostar.lmm import loading, training
+from videostar.lmm.config import TrainConfig
+from videostar.video.frames import ClipItems, load_clips
+videos = json.loads(Path(sys.argv[1]).read_text())
+refs = [(v, None, None) for v in videos]
+clips, errors = load_clips(refs, 8)
+assert not errors, errors
+examples = ClipItems([(ref, "Which way does the ball go?", "the ball moves left.") for ref in refs], clips)
+lm, processor = loading.load("model", for_training=True)
+cfg = TrainConfig(method="full", lr=1e-3, weight_decay=0.0, betas=(0.9, 0.98), warmup_steps=1,
+    min_lr_ratio=0.1, grad_clip=1.0, batch_size=8, micro_batch_size=0, gradient_checkpointing=False,
+    checkpoint_every=0, epochs=1.0, min_steps=1, max_steps=1, lora_r=8, lora_alpha=16,
+    lora_dropout=0.0, lora_targets=(), seed=0)
+training.train(lm, processor, examples, cfg, steps=int(sys.argv[2]))
+"""
+
+
+def train_peak_rss_mb(workdir: Path, videos: list[str], steps: int, env: dict[str, str]) -> float:
+    """Peak RSS (MB) of ``steps`` training steps on one example per video, in a fresh process."""
+    listing = workdir / f"train{len(videos)}.json"
+    listing.write_text(json.dumps(videos))
+    wrapper = (
+        "import resource, subprocess, sys; "
+        f"r = subprocess.run([sys.executable, '-c', {TRAIN!r}, {str(listing)!r}, '{steps}'], "
+        "capture_output=True, text=True); "
+        "sys.stderr.write(r.stdout[-2000:] + r.stderr[-2000:]) if r.returncode else None; "
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", wrapper], cwd=workdir, env=env, capture_output=True, text=True
+    )
+    if out.returncode or not out.stdout.strip():
+        raise RuntimeError(out.stderr)
+    return int(out.stdout.split()[-1]) / 1024
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--clips", type=int, default=96)
     parser.add_argument("--rows", type=int, default=24, help="rows of the 1x generation run")
+    parser.add_argument("--parts", default="decode,generation,training", help="which to measure")
     args = parser.parse_args()
+    parts = set(args.parts.split(","))
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        videos = write_clips(tmp / "decode", args.clips, frames_per_clip=96, size=128)
-        one = decode_rate(videos, 1, tmp / "cache1")
-        many = decode_rate(videos, args.workers, tmp / "cacheN")
-        print(f"decode {args.clips} clips (96 frames of 128x128, 8 sampled): 1 worker "
-              f"{one:.1f} clips/s, {args.workers} workers {many:.1f} clips/s: "
-              f"{many / one:.2f}x (target >= {0.8 * args.workers:.1f}x)")  # fmt: skip
+        if "decode" in parts:
+            videos = write_clips(tmp / "decode", args.clips, frames_per_clip=96, size=128)
+            one = decode_rate(videos, 1, tmp / "cache1")
+            many = decode_rate(videos, args.workers, tmp / "cacheN")
+            print(f"decode {args.clips} clips (96 frames of 128x128, 8 sampled): 1 worker "
+                  f"{one:.1f} clips/s, {args.workers} workers {many:.1f} clips/s: "
+                  f"{many / one:.2f}x (target >= {0.8 * args.workers:.1f}x)")  # fmt: skip
 
         work = tmp / "stage"
         tiny.build_tiny(TinyConfig(), [QUESTION, "the ball moves left."] * 20, work / "model")
@@ -101,10 +148,20 @@ def main() -> None:
                  "question": QUESTION, "labels": []} for i, v in enumerate(videos[:n])])  # fmt: skip
         env = {**os.environ, "PYTHONPATH": str(REPO), "VIDEOSTAR_DEVICE": "cpu",
                "VIDEOSTAR_FRAME_CACHE": str(tmp / "stage-cache")}  # fmt: skip
-        small = peak_rss_mb(work, args.rows, env)
-        large = peak_rss_mb(work, 10 * args.rows, env)
-        print(f"generation stage peak RSS: {args.rows} rows {small:.0f} MB, {10 * args.rows} rows "
-              f"{large:.0f} MB: {large / small:.2f}x (target <= 1.2x)")  # fmt: skip
+        if "generation" in parts:
+            small = peak_rss_mb(work, args.rows, env)
+            large = peak_rss_mb(work, 10 * args.rows, env)
+            print(f"generation stage peak RSS: {args.rows} rows {small:.0f} MB, {10 * args.rows} "
+                  f"rows {large:.0f} MB: {large / small:.2f}x (target <= 1.2x)")  # fmt: skip
+        if "training" not in parts:
+            return
+        held = {"VIDEOSTAR_HELD_CLIPS_MB": "64", "VIDEOSTAR_HELD_VISUAL_MB": "64"}
+        steps = 30
+        small = train_peak_rss_mb(work, videos[: args.rows], steps, {**env, **held})
+        large = train_peak_rss_mb(work, videos, steps, {**env, **held})
+        print(f"training peak RSS ({steps} steps of 8): {args.rows} examples {small:.0f} MB, "
+              f"{10 * args.rows} examples {large:.0f} MB: {large / small:.2f}x "
+              "(target <= 1.2x)")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ from videostar.core.curves import Curves
 from videostar.core.records import read_jsonl, write_json
 from videostar.lmm import loading, tiny, training
 from videostar.lmm.config import LoadConfig, TinyConfig, TrainConfig
-from videostar.video.frames import load_clips
+from videostar.video.frames import ClipItems, load_clips
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,9 @@ def main() -> None:
         raise RuntimeError(f"base: {len(errors)} corpus videos failed to decode: {errors}")
     runtime = LoadConfig(cfg.trust_remote_code, cfg.dtype, cfg.attn_implementation)
     lm, processor = loading.load(args.out, for_training=True, **asdict(runtime))
-    examples = [(clips[ref], r["prompt"], r["response"]) for ref, r in zip(refs, rows, strict=True)]
+    examples = ClipItems(
+        [(ref, r["prompt"], r["response"]) for ref, r in zip(refs, rows, strict=True)], clips
+    )
     key = training.resume_key(examples, args.out, pretrain, runtime)
     checkpoint = training.Checkpoint.open("base", key)
     start = time.perf_counter()

@@ -89,21 +89,21 @@ def test_labels_are_the_response_only_and_prompts_are_what_generate_sees(
     _, path = checkpoint
     model, processor = loading.load(path)
     family = families.for_model(model)
-    enc = training.encode_examples(processor, examples, family)
+    enc = training.Encoder(processor, examples, family)
     tok = processor.tokenizer
     rows = [1, 3, 0]
     batch = training.collate(enc, rows, tok.pad_token_id)
     for i, r in enumerate(rows):
         frames, question, response = examples[r]
         reference = family.inputs(processor, [question], [frames])
-        n_prompt = len(enc.prompts[r].ids)
-        n_total = n_prompt + len(enc.responses[r])
+        n_prompt = len(enc.prompts([r])[0].ids)
+        n_total = n_prompt + len(enc.response(r))
         assert torch.equal(batch["input_ids"][i, :n_prompt], reference["input_ids"][0])
         labels = batch["labels"][i]
         assert (labels[:n_prompt] == training.IGNORE_INDEX).all()  # prompt and video tokens
         assert (labels[n_total:] == training.IGNORE_INDEX).all()  # padding
-        assert torch.equal(labels[n_prompt:n_total], enc.responses[r])
-        assert tok.decode(enc.responses[r], skip_special_tokens=True).strip() == response
+        assert torch.equal(labels[n_prompt:n_total], enc.response(r))
+        assert tok.decode(enc.response(r), skip_special_tokens=True).strip() == response
         assert int(batch["attention_mask"][i].sum()) == n_total
     with torch.no_grad():
         assert torch.isfinite(model(**batch).loss)
@@ -140,7 +140,7 @@ def test_a_cycle_saves_only_its_adapter_and_reloads_to_the_same_logits(
 
     family = families.for_model(trained)
     batch = training.collate(
-        training.encode_examples(processor, examples, family),
+        training.Encoder(processor, examples, family),
         range(4),
         processor.tokenizer.pad_token_id,
     )

@@ -120,7 +120,7 @@ def test_a_batch_of_clips_of_different_lengths_gives_each_row_its_own_logits(che
         (_clip(8, seed=1), "What colour is the ball?", "red."),
         (_clip(4, seed=2), "Which way does it go?", "the ball moves left."),
     ]
-    enc = training.encode_examples(processor, examples, family)
+    enc = training.Encoder(processor, examples, family)
     pad_id = processor.tokenizer.pad_token_id
     with torch.no_grad():
         together = model(**training.collate(enc, [0, 1], pad_id)).logits

@@ -23,6 +23,7 @@ import yaml
 from videostar.core import seeding
 from videostar.lmm import builders, families, generation, loading, tiny, training
 from videostar.lmm.config import SamplingConfig, TinyConfig, TrainConfig
+from videostar.video.frames import ClipItems
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -231,18 +232,19 @@ def test_steps_and_schedule() -> None:
 
 def test_labels_cover_only_the_response(tiny_dir: Path, examples: list) -> None:
     _, processor = loading.load(tiny_dir)
-    enc = training.encode_examples(processor, examples + examples[:1], QWEN2_VL)
-    # a repeated clip is preprocessed once
-    assert (
-        enc.prompts[4].visual["pixel_values_videos"] is enc.prompts[0].visual["pixel_values_videos"]
-    )
+    enc = training.Encoder(processor, examples + examples[:1], QWEN2_VL)
+    # a repeated clip is preprocessed once, in the same call or a later one
+    (first,) = enc.prompts([0])
+    again, repeat = enc.prompts([0, 4])
+    assert again.visual["pixel_values_videos"] is first.visual["pixel_values_videos"]
+    assert repeat.visual["pixel_values_videos"] is first.visual["pixel_values_videos"]
     tok = processor.tokenizer
     rows = [0, 3]
     batch = training.collate(enc, rows, tok.pad_token_id)
     for i, r in enumerate(rows):
         frames, prompt, response = examples[r]
-        n_prompt = enc.prompt_lens[r]
-        n_total = n_prompt + len(enc.responses[r])
+        n_prompt = len(enc.prompts([r])[0].ids)
+        n_total = n_prompt + len(enc.response(r))
         labels = batch["labels"][i]
         assert (labels[:n_prompt] == training.IGNORE_INDEX).all()
         assert (labels[n_total:] == training.IGNORE_INDEX).all()
@@ -468,7 +470,7 @@ def test_identity_json_cannot_turn_on_remote_code(
 
 
 def _logits(model: Any, processor: Any, examples: list) -> torch.Tensor:
-    enc = training.encode_examples(processor, examples, families.for_model(model))
+    enc = training.Encoder(processor, examples, families.for_model(model))
     tok = processor.tokenizer
     batch = training.collate(enc, range(len(examples)), tok.pad_token_id)
     batch.pop("labels")
@@ -527,6 +529,46 @@ def test_unknown_family_is_refused() -> None:
         families.get("not_a_family")
 
 
+class CountingClips(dict):
+    """Clips by key that count how often each is read."""
+
+    def __init__(self, clips: dict[int, np.ndarray]) -> None:
+        super().__init__(clips)
+        self.reads: list[int] = []
+
+    def __getitem__(self, key: int) -> np.ndarray:
+        self.reads.append(key)
+        return super().__getitem__(key)
+
+
+# The generic path (one processor call per prompt) on the same processor.
+GENERIC_QWEN = families.Family(model_types=("qwen2_vl",), lora_targets=())
+
+
+@pytest.mark.parametrize("family", [QWEN2_VL, GENERIC_QWEN], ids=["qwen", "generic"])
+def test_training_reads_and_encodes_each_steps_examples_holding_within_the_budget(
+    tiny_dir: Path, examples: list, family: families.Family
+) -> None:
+    """Nothing is read before a step asks; what is held stops at the budget; the batch is the
+    same whatever is held (the generic path holds whole prompts, Qwen's holds clips)."""
+    _, processor = loading.load(tiny_dir)
+    clips = CountingClips({i: frames for i, (frames, _, _) in enumerate(examples)})
+    items = ClipItems([(i, p, r) for i, (_, p, r) in enumerate(examples)], clips)
+    pad = processor.tokenizer.pad_token_id
+    batches = {}
+    for budget in (0, 10**9):
+        enc = training.Encoder(processor, items, family, held=budget)
+        assert clips.reads == []
+        batches[budget] = [training.collate(enc, rows, pad) for rows in ([0, 1], [1, 2], [0])]
+        assert sorted(set(clips.reads)) == [0, 1, 2]  # never 3: no step asked for it
+        assert len(enc.held) == (0 if budget == 0 else 3)
+        clips.reads.clear()
+    for unheld, held in zip(batches[0], batches[10**9], strict=True):
+        assert unheld.keys() == held.keys()
+        for key in unheld:
+            assert torch.equal(unheld[key], held[key]), key
+
+
 @pytest.mark.parametrize("model_type", ["qwen2_vl", "qwen2_5_vl"])
 def test_qwen_fast_encoding_equals_the_generic_processor_path(
     model_type: str, tiny_dir: Path, examples: list, tmp_path: Path
@@ -557,7 +599,7 @@ def test_qwen2_5_vl_shares_the_code_path(examples: list, tmp_path: Path) -> None
     assert family is families.get("qwen2_5_vl") and family.clip_keys == ("second_per_grid_ts",)
 
     # Training batches carry exactly the inputs generate() gets from the processor.
-    enc = training.encode_examples(processor, examples, family)
+    enc = training.Encoder(processor, examples, family)
     tok = processor.tokenizer
     batch = training.collate(enc, [1], tok.pad_token_id)
     frames, prompt, _ = examples[1]
@@ -568,7 +610,7 @@ def test_qwen2_5_vl_shares_the_code_path(examples: list, tmp_path: Path) -> None
         do_sample_frames=False,
         return_tensors="pt",
     )
-    n_prompt = enc.prompt_lens[1]
+    n_prompt = len(enc.prompts([1])[0].ids)
     for key in ("input_ids", "mm_token_type_ids"):
         assert torch.equal(batch[key][0, :n_prompt], reference[key][0]), key
     for key in ("pixel_values_videos", "video_grid_thw", "second_per_grid_ts"):

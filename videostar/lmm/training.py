@@ -6,7 +6,8 @@
 
 Full training or peft LoRA; AdamW with linear warmup then cosine decay; labels only on the
 response. What depends on the model family (video preprocessing, extra inputs, LoRA targets)
-comes from ``families``.
+comes from ``families``. ``examples`` may be any sequence: a stage passes ``frames.ClipItems``,
+which reads each clip from the frame cache only when a step asks for it (``Encoder``).
 
 A killed run resumes from its last checkpoint (every ``cfg.checkpoint_every`` steps) to the same
 weights as an uninterrupted one:
@@ -25,7 +26,7 @@ import os
 import shutil
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from videostar.core import distributed, partial
+from videostar.core.held import Held, budget_bytes
 from videostar.core.records import dumps
 from videostar.lmm import families, loading
 from videostar.lmm.config import LoadConfig, TrainConfig
@@ -60,52 +62,54 @@ def lr_at(step: int, total: int, cfg: TrainConfig) -> float:
     return cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
-@dataclass
-class Encoded:
-    """Everything a training batch needs, computed once per dataset: each example's prompt as
-    its family encodes it for ``generate``, and its response's token ids."""
+class Encoder:
+    """Training examples encoded when a step asks for them, so memory does not grow with the
+    set: each prompt as its family encodes it for ``generate`` (``family.encode``), each response
+    as the model should emit it (``family.response``), tokenized separately so that training and
+    inference see the same token boundaries. Preprocessed clips are held (``core.held``) up to
+    ``held`` bytes (default ``$VIDEOSTAR_HELD_VISUAL_MB``, 1024), as an example's clip comes
+    back every epoch and other examples share it; response ids are small and all kept."""
 
-    prompts: list[families.EncodedPrompt]
-    responses: list[torch.Tensor]
+    def __init__(
+        self,
+        processor: Any,
+        examples: Sequence[tuple[families.Video, str, str]],
+        family: families.Family,
+        held: int | None = None,
+    ) -> None:
+        self.processor, self.examples, self.family = processor, examples, family
+        self.held = Held(budget_bytes("VIDEOSTAR_HELD_VISUAL_MB") if held is None else held)
+        self._responses: dict[int, torch.Tensor] = {}
 
-    @property
-    def prompt_lens(self) -> list[int]:
-        return [len(p.ids) for p in self.prompts]
+    def prompts(self, rows: Sequence[int]) -> list[families.EncodedPrompt]:
+        items = [self.examples[r][:2] for r in rows]
+        return self.family.encode(self.processor, items, self.held)
 
-
-def encode_examples(
-    processor: Any,
-    examples: Sequence[tuple[families.Video, str, str]],
-    family: families.Family,
-) -> Encoded:
-    """Tokenize and preprocess training examples once.
-
-    Prompt and response are tokenized separately — the prompt exactly as ``generate`` encodes it
-    (``family.encode``), the response as the model should emit it (``family.response``) — so
-    training and inference see the same token boundaries.
-    """
-    prompts = family.encode(processor, [(video, text) for video, text, _ in examples])
-    responses = [family.response(processor, response) for _, _, response in examples]
-    response_ids = processor.tokenizer(responses, add_special_tokens=False)["input_ids"]
-    return Encoded(prompts=prompts, responses=[torch.tensor(r) for r in response_ids])
+    def response(self, row: int) -> torch.Tensor:
+        if row not in self._responses:
+            text = self.family.response(self.processor, self.examples[row][2])
+            ids = self.processor.tokenizer(text, add_special_tokens=False)["input_ids"]
+            self._responses[row] = torch.tensor(ids)
+        return self._responses[row]
 
 
-def collate(enc: Encoded, rows: Sequence[int], pad_id: int) -> dict[str, Any]:
+def collate(enc: Encoder, rows: Sequence[int], pad_id: int) -> dict[str, Any]:
     """Right-padded batch with labels only on response tokens (+ the closing end-of-turn token):
     -100 on every prompt, video and padding position."""
-    prompts = [enc.prompts[r] for r in rows]
-    lengths = [len(p.ids) + len(enc.responses[r]) for p, r in zip(prompts, rows, strict=True)]
+    prompts = enc.prompts(rows)
+    responses = [enc.response(r) for r in rows]
+    lengths = [len(p.ids) + len(r) for p, r in zip(prompts, responses, strict=True)]
     shape = (len(rows), max(lengths))
     input_ids = torch.full(shape, pad_id, dtype=torch.long)
     labels = torch.full(shape, IGNORE_INDEX, dtype=torch.long)
     attention_mask = torch.zeros(shape, dtype=torch.long)
     sequence = {k: torch.zeros(shape, dtype=v.dtype) for k, v in prompts[0].sequence.items()}
-    for i, (prompt, r) in enumerate(zip(prompts, rows, strict=True)):
+    for i, (prompt, response) in enumerate(zip(prompts, responses, strict=True)):
         n, total = len(prompt.ids), lengths[i]
         input_ids[i, :n] = prompt.ids
-        input_ids[i, n:total] = enc.responses[r]
+        input_ids[i, n:total] = response
         attention_mask[i, :total] = 1
-        labels[i, n:total] = enc.responses[r]
+        labels[i, n:total] = response
         for key, values in prompt.sequence.items():
             sequence[key][i, :n] = values
     visual = {k: torch.cat([p.visual[k] for p in prompts]) for k in prompts[0].visual}
@@ -120,7 +124,7 @@ def collate(enc: Encoded, rows: Sequence[int], pad_id: int) -> dict[str, Any]:
 
 def _accumulate(
     model: Any,
-    enc: Encoded,
+    enc: Encoder,
     rows: list[int],
     micro: int,
     pad_id: int,
@@ -135,12 +139,12 @@ def _accumulate(
     over the label tokens of what it is given). With several processes each takes every
     ``world``-th row and syncs gradients once, on its last micro-batch; DDP averages them over
     the processes, so each weight is scaled by ``world`` to keep the whole batch's gradient."""
-    total = sum(len(enc.responses[r]) for r in rows)
+    total = sum(len(enc.response(r)) for r in rows)
     mine = rows[shard.rank :: shard.world]
     chunks = [mine[i : i + micro] for i in range(0, len(mine), micro)]
     value = 0.0
     for i, chunk in enumerate(chunks):
-        n_tokens = sum(len(enc.responses[r]) for r in chunk)
+        n_tokens = sum(len(enc.response(r)) for r in chunk)
         batch = {k: v.to(device) for k, v in collate(enc, chunk, pad_id).items()}
         last = i == len(chunks) - 1
         with nullcontext() if shard.world == 1 or last else model.no_sync():
@@ -299,7 +303,7 @@ def train(
     device = next(model.parameters()).device
     model.train()
 
-    enc = encode_examples(processor, examples, family)
+    enc = Encoder(processor, examples, family)
     pad_id = processor.tokenizer.pad_token_id
 
     params = [p for p in model.parameters() if p.requires_grad]

@@ -19,7 +19,7 @@ from videostar.loop.training_set import (
     provenance,
     read_general,
 )
-from videostar.video.frames import clip_ref, load_clips
+from videostar.video.frames import ClipItems, clip_ref, load_clips
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ def fit(
             raise RuntimeError(f"train: {len(errors)} training videos failed to decode: {errors}")
         frozen = cfg.method == "lora"
         lm, processor = loading.load(init, for_training=True, frozen=frozen, **asdict(runtime))
-        examples = [(clips[clip_ref(s)], s["question"], s["text"]) for s in mixed]
+        examples = ClipItems([(clip_ref(s), s["question"], s["text"]) for s in mixed], clips)
         train_cfg = replace(recipe(cfg), seed=seed)
         key = training.resume_key(examples, init, train_cfg, runtime)
         checkpoint = training.Checkpoint.open(stage, key)

@@ -11,9 +11,8 @@ text, and ``error`` (the reason, when the video could not be decoded; the row is
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
 from dataclasses import asdict
-from typing import Any, overload
+from typing import Any
 
 from videostar.core import distributed, partial, seeding
 from videostar.core.partial import PartialBatches, key_of
@@ -23,8 +22,7 @@ from videostar.lmm import generation, loading
 from videostar.lmm.config import LoadConfig, SamplingConfig
 from videostar.loop.questions import QUESTION_KEYS
 from videostar.prompts import PromptsConfig, answer_prompt, rationale_prompt
-from videostar.video.clips import Clip
-from videostar.video.frames import ClipRef, clip_ref, load_clips
+from videostar.video.frames import ClipItems, clip_ref, load_clips
 
 KINDS = ("answer", "rationale", "eval")
 KIND_SPLIT = {"answer": "train", "eval": "test"}
@@ -105,7 +103,7 @@ def generate_rows(
     batches = range(-(-len(todo) // sampling.batch_size))
     if not all(b in done for b in batches if shard.owns(b)):  # else: no model to load
         lm, processor = loading.load(model_dir, **asdict(runtime))
-        items = LazyItems([(clip_ref(rows[i]), prompt_of[i]) for i in todo], clips)
+        items = ClipItems([(clip_ref(rows[i]), prompt_of[i]) for i in todo], clips)
         generation.generate(
             lm, processor, items, sampling, seed=seed, progress=True, done=done,
             on_batch=store.add if store else done.__setitem__, owns=shard.owns,
@@ -126,27 +124,6 @@ def generate_rows(
         }
         for i, row in enumerate(rows)
     ]
-
-
-class LazyItems(Sequence[tuple[Clip, str]]):
-    """(clip, prompt) items whose clips are read (from the frame cache) only when a batch asks
-    for them, so a stage's memory does not grow with its rows."""
-
-    def __init__(self, keys: list[tuple[ClipRef, str]], clips: Mapping[ClipRef, Clip]) -> None:
-        self.keys, self.clips = keys, clips
-
-    def __len__(self) -> int:
-        return len(self.keys)
-
-    @overload
-    def __getitem__(self, index: int) -> tuple[Clip, str]: ...
-    @overload
-    def __getitem__(self, index: slice) -> list[tuple[Clip, str]]: ...
-    def __getitem__(self, index: int | slice) -> Any:
-        if isinstance(index, slice):
-            return [(self.clips[ref], text) for ref, text in self.keys[index]]
-        ref, text = self.keys[index]
-        return self.clips[ref], text
 
 
 def resume_key(

@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any, overload
 
 from tqdm import tqdm
 
 from videostar.core.distributed import ALONE, Shard
+from videostar.core.held import Held, budget_bytes
 from videostar.video import clips
 from videostar.video.cache import FrameCache
 
@@ -71,35 +72,27 @@ def _fill(job: tuple[ClipRef, int, FrameCache]) -> str | None:
     return None
 
 
-def held_bytes() -> int:
-    """``$VIDEOSTAR_HELD_CLIPS_MB`` (default 1024) in bytes: how much of the clips read from the
-    frame cache a process keeps in memory. Hardware, so never a tracked param."""
-    return int(float(os.environ.get("VIDEOSTAR_HELD_CLIPS_MB") or 1024) * 2**20)
-
-
 class CachedClips(Mapping[ClipRef, clips.Clip]):
     """Clips by ref, each read from the frame cache when first asked for and kept in memory
-    while the kept ones stay under ``held`` bytes (reading a small clip from its compressed
-    entry costs about as much as a training step's share of it, and a clip is asked for once
-    per question or example using it); past that they are read again each time."""
+    while the kept ones stay under ``held`` bytes (default ``$VIDEOSTAR_HELD_CLIPS_MB``, 1024):
+    reading a small clip from its compressed entry costs about as much as a training step's
+    share of it, and a clip is asked for once per question or example using it."""
 
     def __init__(
         self, refs: list[ClipRef], num_frames: int, cache: FrameCache, held: int | None = None
     ) -> None:
         self.refs, self.num_frames, self.cache = refs, num_frames, cache
         self._known = set(refs)
-        self._held: dict[ClipRef, clips.Clip] = {}
-        self._room = held_bytes() if held is None else held
+        self._held = Held(budget_bytes("VIDEOSTAR_HELD_CLIPS_MB") if held is None else held)
 
     def __getitem__(self, ref: ClipRef) -> clips.Clip:
-        if ref in self._held:
-            return self._held[ref]
+        clip = self._held.get(ref)
+        if clip is not None:
+            return clip
         if ref not in self._known:
             raise KeyError(ref)
         clip = decode(ref, self.num_frames, self.cache)
-        if clip.frames.nbytes <= self._room:
-            self._held[ref] = clip
-            self._room -= clip.frames.nbytes
+        self._held.keep(ref, clip, clip.frames.nbytes)
         return clip
 
     def __contains__(self, ref: object) -> bool:
@@ -110,6 +103,27 @@ class CachedClips(Mapping[ClipRef, clips.Clip]):
 
     def __len__(self) -> int:
         return len(self.refs)
+
+
+class ClipItems(Sequence[tuple[Any, ...]]):
+    """Items ``(clip, *rest)`` made from ``(ref, *rest)`` keys, each clip read (from the frame
+    cache) only when its item is asked for, so a stage's memory does not grow with its rows."""
+
+    def __init__(self, keys: list[tuple[Any, ...]], clips: Mapping[ClipRef, clips.Clip]) -> None:
+        self.keys, self.clips = keys, clips
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    @overload
+    def __getitem__(self, index: int) -> tuple[Any, ...]: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[tuple[Any, ...]]: ...
+    def __getitem__(self, index: int | slice) -> Any:
+        if isinstance(index, slice):
+            return [(self.clips[ref], *rest) for ref, *rest in self.keys[index]]
+        ref, *rest = self.keys[index]
+        return (self.clips[ref], *rest)
 
 
 def load_clips(

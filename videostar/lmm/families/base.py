@@ -8,6 +8,7 @@ grid inputs); a family overrides only what its processor does differently.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from videostar.core.held import Held
 from videostar.video.clips import Clip
 
 # What a family is shown: a Clip (frames and their times), or bare frames (times unknown).
@@ -53,6 +55,14 @@ def split_inputs(inputs: Any) -> EncodedPrompt:
 
 def frames_of(video: Video) -> np.ndarray:
     return video.frames if isinstance(video, Clip) else np.asarray(video)
+
+
+def tensor_bytes(tensors: dict[str, torch.Tensor]) -> int:
+    return sum(t.nbytes for t in tensors.values())
+
+
+def prompt_bytes(prompt: EncodedPrompt) -> int:
+    return prompt.ids.nbytes + tensor_bytes(prompt.sequence) + tensor_bytes(prompt.visual)
 
 
 def nominal_metadata(processor: Any, frames: np.ndarray) -> dict[str, Any]:
@@ -130,9 +140,31 @@ class Family:
             **self.video_kwargs(),
         )
 
-    def encode(self, processor: Any, items: Sequence[tuple[Video, str]]) -> list[EncodedPrompt]:
-        """Each (video, user text) prompt exactly as ``inputs`` makes it, one processor call each."""
-        return [split_inputs(self.inputs(processor, [text], [video])) for video, text in items]
+    def video_key(self, processor: Any, video: Video) -> bytes:
+        """A digest of what the processor is shown of ``video``: its frames and their times."""
+        frames = np.ascontiguousarray(frames_of(video))
+        metadata = self.video_metadata(processor, video)
+        return hashlib.blake2b(
+            repr((frames.shape, frames.dtype.str, metadata)).encode() + frames.tobytes(),
+            digest_size=16,
+        ).digest()
+
+    def encode(
+        self, processor: Any, items: Sequence[tuple[Video, str]], held: Held | None = None
+    ) -> list[EncodedPrompt]:
+        """Each (video, user text) prompt exactly as ``inputs`` makes it, one processor call each.
+        With ``held``, a prompt encoded before (same frames, times and text) is taken from it, and
+        new ones are kept in it while its budget lasts."""
+        encoded = []
+        for video, text in items:
+            key = (self.video_key(processor, video), text) if held is not None else None
+            prompt = held.get(key) if held is not None else None
+            if prompt is None:
+                prompt = split_inputs(self.inputs(processor, [text], [video]))
+                if held is not None:
+                    held.keep(key, prompt, prompt_bytes(prompt))
+            encoded.append(prompt)
+        return encoded
 
     def response(self, processor: Any, text: str) -> str:
         """The text the model should emit after the prompt, closed by its end-of-turn token."""

@@ -1,34 +1,27 @@
 """Qwen2-VL and Qwen2.5-VL: the generic processor path, with training prompts encoded faster.
 
-Training sets repeat clips (several questions per video, the corpus's several kinds per clip), so
-each distinct clip is preprocessed once, in chunks, by the video processor, and prompts are
-tokenized in bulk with the video token expanded as the processor would expand it. The result is
+Training sets repeat clips (several questions per video, the corpus's several kinds per clip) and
+epochs repeat them again, so each distinct clip of a call is preprocessed once, in chunks, by the
+video processor (and kept, within a byte budget, for later calls), and prompts are tokenized in
+bulk with the video token expanded as the processor would expand it. The result is
 the same tensors ``inputs`` gives (a test checks this). Qwen2.5-VL adds ``second_per_grid_ts``,
 the seconds per temporal patch, to M-RoPE: the family is timed, so these are the clip's own.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import torch
 
-from videostar.lmm.families.base import EncodedPrompt, Family, Video, frames_of
+from videostar.core.held import Held
+from videostar.lmm.families.base import EncodedPrompt, Family, Video, frames_of, tensor_bytes
 
 # M-RoPE token types (processor convention): 0 text, 1 image, 2 video.
 _VIDEO_TOKEN_TYPE = 2
 _TEXT_ATTENTION = ("q_proj", "k_proj", "v_proj", "o_proj")
-
-
-def _clip_key(frames: np.ndarray, metadata: dict[str, Any] | None) -> bytes:
-    return hashlib.blake2b(
-        repr((frames.shape, frames.dtype.str, metadata)).encode() + frames.tobytes(),
-        digest_size=16,
-    ).digest()
 
 
 @dataclass(frozen=True)
@@ -75,22 +68,34 @@ class QwenVL(Family):
         return clips
 
     def encode(
-        self, processor: Any, items: Sequence[tuple[Video, str]], *, chunk: int = 256
+        self,
+        processor: Any,
+        items: Sequence[tuple[Video, str]],
+        held: Held | None = None,
+        *,
+        chunk: int = 256,
     ) -> list[EncodedPrompt]:
+        """With ``held``, a clip preprocessed before (same frames and times) is taken from it,
+        and new ones are kept in it while its budget lasts."""
         keys: dict[bytes, int] = {}
         distinct: list[Video] = []
         video_index = []
         for video, _ in items:
-            key = _clip_key(
-                np.ascontiguousarray(frames_of(video)), self.video_metadata(processor, video)
-            )
+            key = self.video_key(processor, video)
             if key not in keys:
                 keys[key] = len(distinct)
                 distinct.append(video)
             video_index.append(keys[key])
-        clips: list[dict[str, torch.Tensor]] = []
-        for start in range(0, len(distinct), chunk):
-            clips.extend(self.encode_videos(processor, distinct[start : start + chunk]))
+        held = held if held is not None else Held(0)
+        clips = [held.get(key) for key in keys]
+        missing = [i for i, clip in enumerate(clips) if clip is None]
+        for start in range(0, len(missing), chunk):
+            part = missing[start : start + chunk]
+            done = self.encode_videos(processor, [distinct[i] for i in part])
+            for i, clip in zip(part, done, strict=True):
+                clips[i] = clip
+        for key, clip in zip(keys, clips, strict=True):
+            held.keep(key, clip, tensor_bytes(clip))
 
         token = processor.video_token
         merge = processor.video_processor.merge_size**2

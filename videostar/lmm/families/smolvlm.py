@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from videostar.core.held import Held
 from videostar.lmm.families.base import EncodedPrompt, Family, Video
 
 _TEXT_ATTENTION = r".*\.text_model\.layers\.\d+\.self_attn\.(q_proj|k_proj|v_proj|o_proj)"
@@ -29,12 +30,15 @@ _TEXT_ATTENTION = r".*\.text_model\.layers\.\d+\.self_attn\.(q_proj|k_proj|v_pro
 
 @dataclass(frozen=True)
 class SmolVLM(Family):
-    def encode(self, processor: Any, items: Sequence[tuple[Video, str]]) -> list[EncodedPrompt]:
-        prompts = super().encode(processor, items)
-        for prompt in prompts:
-            # (1, frames, ...) -> (frames, 1, ...): one image per row.
-            prompt.visual = {k: v[0].unsqueeze(1) for k, v in prompt.visual.items()}
-        return prompts
+    def encode(
+        self, processor: Any, items: Sequence[tuple[Video, str]], held: Held | None = None
+    ) -> list[EncodedPrompt]:
+        # (1, frames, ...) -> (frames, 1, ...): one image per row. New prompts, as the generic
+        # ones may be held for the next call.
+        return [
+            EncodedPrompt(p.ids, p.sequence, {k: v[0].unsqueeze(1) for k, v in p.visual.items()})
+            for p in super().encode(processor, items, held)
+        ]
 
     def response(self, processor: Any, text: str) -> str:
         return " " + text + processor.tokenizer.eos_token
