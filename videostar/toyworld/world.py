@@ -407,7 +407,7 @@ class CorpusConfig:
     captions: int = 2
     hints: int = 1
     span_hints: int = 1
-    sentence_hints: int = 1
+    sentence_hints: int = 2
     questions: int = 6
     step_by_step_captions: int = 1
 
