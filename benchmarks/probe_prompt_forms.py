@@ -6,8 +6,8 @@ before the answer prompt's request line, and in the whole answer prompt.
 
 Asks the first --per-task training questions of each task in data/questions/questions.jsonl
 (greedy, as evaluation does) and counts the answers the pipeline's verifier passes (params
-`verify`, the vocabularies of data/prepared/tasks.json). Writes a markdown table and one example
-answer per form and task.
+`verify`, the vocabularies of --task-list, data/prepared/tasks.json by default). Writes a
+markdown table and one example answer per form and task.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", type=Path, required=True)
     parser.add_argument("--questions", type=Path, default=Path("data/questions/questions.jsonl"))
+    parser.add_argument("--task-list", type=Path, default=Path("data/prepared/tasks.json"))
     parser.add_argument("--tasks", nargs="+", default=["event", "timing", "blinks", "direction"])
     parser.add_argument("--per-task", type=int, default=32)
     parser.add_argument("--num-frames", type=int, default=8)
@@ -46,7 +47,7 @@ def main() -> None:
     args = parser.parse_args()
     rows = [r for r in read_jsonl(args.questions) if r["split"] == "train"]
     verifier = Verifier(config.section(VerifyConfig, "verify"))
-    vocabularies = read_vocabularies(read_json(Path("data/prepared/tasks.json")))
+    vocabularies = read_vocabularies(read_json(args.task_list))
     model, processor = loading.load(args.model)
     greedy = SamplingConfig(temperature=0.0, top_p=1.0, top_k=0, repetition_penalty=1.0,
                             max_new_tokens=48, batch_size=16)  # fmt: skip
