@@ -408,7 +408,7 @@ class CorpusConfig:
     hints: int = 1
     span_hints: int = 1
     sentence_hints: int = 2
-    questions: int = 6
+    questions: int = 4
     step_by_step_captions: int = 1
 
     def __post_init__(self) -> None:
@@ -582,9 +582,8 @@ def assert_no_target_questions(rows: Iterable[dict[str, Any]]) -> None:
         raise AssertionError(f"{len(leaks)} corpus rows ask a target question, e.g. {leaks[:3]}")
 
 
-# General questions: where the ball is at first and at the end, whether it crosses the middle,
-# which edge it is nearest, in the answer shapes the labels take (one word, a two-item list, a
-# span, sentences of several wordings). No task labels position, and a real LMM
+# General questions: where the ball is at first and at the end, in the answer shapes the labels
+# take (one word, a two-item list, a span, a sentence). No task labels position, and a real LMM
 # answers such questions before any Video-STaR cycle.
 HALF_QUESTIONS = {
     ("y", "first"): (
@@ -616,18 +615,8 @@ SPAN_QUESTIONS = {
     "x": "Between which fractions of the frame width does the ball travel?",
     "y": "Between which fractions of the frame height does the ball travel?",
 }
-SIDE_QUESTIONS = {
-    "x": "In one sentence, does the ball cross the middle of the frame or stay on one side?",
-    "y": "In one sentence, does the ball cross from the upper half to the lower half or stay in one?",
-}
-SIDE_NAMES = {"x": ("left side", "right side"), "y": ("upper half", "lower half")}
-EDGE_QUESTIONS = {
-    "first": "In one sentence, which edge of the frame is the ball nearest to at first?",
-    "last": "In one sentence, which edge of the frame is the ball nearest to at the end?",
-}
 HALF_NAMES = {"x": ("left", "right"), "y": ("top", "bottom")}
-# A centre this close to the middle line is in neither half as far as the questions go, and an
-# edge must be this much nearer than the next one to be the nearest.
+# A centre this close to the middle line is in neither half as far as the questions go.
 HALF_MARGIN_PX = 2.0
 
 
@@ -639,13 +628,6 @@ def general_questions(scene: Scene, cfg: WorldConfig) -> list[tuple[str, str]]:
     for axis, column in (("x", 0), ("y", 1)):
         low, high = shown[:, column].min() / cfg.size, shown[:, column].max() / cfg.size
         pairs.append((SPAN_QUESTIONS[axis], f"from {low:.1f} to {high:.1f}"))
-        offset = shown[:, column] - middle
-        names = SIDE_NAMES[axis]
-        if np.all(np.abs(offset) >= HALF_MARGIN_PX) and len(set(np.sign(offset))) == 1:
-            pairs.append((SIDE_QUESTIONS[axis], f"It stays in the {names[int(offset[0] > 0)]}."))
-        elif min(abs(offset[0]), abs(offset[-1])) >= HALF_MARGIN_PX and offset[0] * offset[-1] < 0:
-            start, end = (names[0], names[1]) if offset[0] < 0 else (names[1], names[0])
-            pairs.append((SIDE_QUESTIONS[axis], f"It crosses from the {start} to the {end}."))
     for moment, centre in (("first", shown[0]), ("last", shown[-1])):
         half = {}
         for axis, value in zip(("x", "y"), centre, strict=True):
@@ -656,12 +638,4 @@ def general_questions(scene: Scene, cfg: WorldConfig) -> list[tuple[str, str]]:
             pairs.append((HALVES_QUESTIONS[moment], f"{half['y']}, {half['x']}"))
             verb = "starts" if moment == "first" else "ends"
             pairs.append((PLACE_QUESTIONS[moment], f"It {verb} in the {half['y']} {half['x']}."))
-        edges = {
-            "left": centre[0], "right": cfg.size - 1 - centre[0],
-            "top": centre[1], "bottom": cfg.size - 1 - centre[1],
-        }  # fmt: skip
-        nearest, second = sorted(edges, key=edges.__getitem__)[:2]
-        if edges[second] - edges[nearest] >= HALF_MARGIN_PX:
-            verb = "starts" if moment == "first" else "ends"
-            pairs.append((EDGE_QUESTIONS[moment], f"It {verb} nearest the {nearest} edge."))
     return pairs
