@@ -75,8 +75,8 @@ class QwenVL(Family):
         *,
         chunk: int = 256,
     ) -> list[EncodedPrompt]:
-        """With ``held``, a clip preprocessed before (same frames and times) is taken from it,
-        and new ones are kept in it while its budget lasts."""
+        """With ``held``, a clip preprocessed before (same frames and times) and a prompt text
+        tokenized before are taken from it, and new ones are kept in it while its budget lasts."""
         keys: dict[bytes, int] = {}
         distinct: list[Video] = []
         video_index = []
@@ -97,24 +97,35 @@ class QwenVL(Family):
         for key, clip in zip(keys, clips, strict=True):
             held.keep(key, clip, tensor_bytes(clip))
 
+        # The templated, tokenized text of each (text, video tokens) pair, held as well: the
+        # chat template and tokenizer cost more than a training step's share of the prompt.
         token = processor.video_token
         merge = processor.video_processor.merge_size**2
-        prompts = []
-        for (_, text), vi in zip(items, video_index, strict=True):
-            n_tokens = int(clips[vi]["video_grid_thw"].prod()) // merge
-            prompts.append(self.prompt(processor, text).replace(token, token * n_tokens))
-        video_id = processor.tokenizer.convert_tokens_to_ids(token)
-        encoded = []
-        for ids, vi in zip(
-            processor.tokenizer(prompts, add_special_tokens=False)["input_ids"],
-            video_index,
-            strict=True,
-        ):
-            ids = torch.tensor(ids)
-            # M-RoPE needs to know which positions are video tokens.
-            types = (ids == video_id).int() * _VIDEO_TOKEN_TYPE
-            encoded.append(EncodedPrompt(ids, {"mm_token_type_ids": types}, clips[vi]))
-        return encoded
+        texts = [
+            (text, int(clips[vi]["video_grid_thw"].prod()) // merge)
+            for (_, text), vi in zip(items, video_index, strict=True)
+        ]
+        tokenized = {key: held.get(key) for key in texts}
+        missing = [key for key, ids in tokenized.items() if ids is None]
+        if missing:
+            prompts = [
+                self.prompt(processor, text).replace(token, token * n) for text, n in missing
+            ]
+            video_id = processor.tokenizer.convert_tokens_to_ids(token)
+            for key, ids in zip(
+                missing,
+                processor.tokenizer(prompts, add_special_tokens=False)["input_ids"],
+                strict=True,
+            ):
+                ids = torch.tensor(ids)
+                # M-RoPE needs to know which positions are video tokens.
+                types = (ids == video_id).int() * _VIDEO_TOKEN_TYPE
+                tokenized[key] = (ids, types)
+                held.keep(key, tokenized[key], ids.nbytes + types.nbytes)
+        return [
+            EncodedPrompt(ids, {"mm_token_type_ids": types}, clips[vi])
+            for (ids, types), vi in zip(map(tokenized.get, texts), video_index, strict=True)
+        ]
 
 
 FAMILIES: tuple[Family, ...] = (
