@@ -168,6 +168,7 @@ README_BLOCKS = {
     "seeds": "metrics/seeds.md",
     "lora": "metrics/lora.md",
     "trials": "metrics/trials.md",
+    "stage_times": "metrics/stage_times.md",
 }
 
 

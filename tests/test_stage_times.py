@@ -1,0 +1,43 @@
+"""benchmarks/stage_times.py: per-stage times read from a run's own files."""
+
+import importlib.util
+import os
+from pathlib import Path
+
+import yaml
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "stage_times.py"
+
+
+def _load():
+    spec = importlib.util.spec_from_file_location("stage_times", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _write(path: Path, when: float) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("x")
+    os.utime(path, (when, when))
+
+
+def test_each_stage_takes_from_the_previous_stages_last_output_to_its_own(tmp_path):
+    stages = {
+        "world": {"outs": [{"path": "data/world"}]},
+        "base": {"outs": [{"path": "models/base"}, {"path": "metrics/base.json"}]},
+        "answer@cycle_1": {"outs": [{"path": "data/a1.jsonl"}]},
+        "answer@cycle_2": {"outs": [{"path": "data/a2.jsonl"}]},
+        "gone": {"outs": [{"path": "never/written"}]},
+    }
+    (tmp_path / "dvc.lock").write_text(yaml.safe_dump({"schema": "2.0", "stages": stages}))
+    _write(tmp_path / "data/world/v.mp4", 1010)
+    _write(tmp_path / "models/base/model.safetensors", 1100)
+    _write(tmp_path / "metrics/base.json", 1110)
+    _write(tmp_path / "data/a1.jsonl", 1130)
+    _write(tmp_path / "data/a2.jsonl", 1160)
+    text = _load().table(tmp_path, started=900, repro_started=1000)
+    rows = {r.split("|")[1].strip(): r.split("|")[3].strip() for r in text.splitlines()[4:]}
+    assert rows == {"install (venv + pip)": "100", "`world`": "10", "`base`": "100",
+                    "`answer`": "50", "**total**": "**260**"}  # fmt: skip
+    assert "| `answer` | 2 |" in text  # the foreach stage's two runs, summed
