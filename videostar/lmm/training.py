@@ -80,7 +80,6 @@ class Encoder:
         self.processor, self.examples, self.family = processor, examples, family
         self.held = Held(budget_bytes("VIDEOSTAR_HELD_VISUAL_MB") if held is None else held)
         self._responses: dict[int, torch.Tensor] = {}
-        self._lengths: dict[int, int] = {}
 
     def prompts(self, rows: Sequence[int]) -> list[families.EncodedPrompt]:
         items = [self.examples[r][:2] for r in rows]
@@ -92,12 +91,6 @@ class Encoder:
             ids = self.processor.tokenizer(text, add_special_tokens=False)["input_ids"]
             self._responses[row] = torch.tensor(ids)
         return self._responses[row]
-
-    def length(self, row: int) -> int:
-        """Tokens of the example, prompt and response: what a batch is padded to."""
-        if row not in self._lengths:
-            self._lengths[row] = len(self.prompts([row])[0].ids) + len(self.response(row))
-        return self._lengths[row]
 
 
 def collate(enc: Encoder, rows: Sequence[int], pad_id: int) -> dict[str, Any]:
@@ -145,13 +138,9 @@ def _accumulate(
     accumulated gradient is the gradient of the whole batch's mean (the model's loss is a mean
     over the label tokens of what it is given). With several processes each takes every
     ``world``-th row and syncs gradients once, on its last micro-batch; DDP averages them over
-    the processes, so each weight is scaled by ``world`` to keep the whole batch's gradient.
-    Cut into micro-batches, a process's rows go shortest first, so that rows of like length
-    share a micro-batch and little of it is padding; the sum is the same."""
+    the processes, so each weight is scaled by ``world`` to keep the whole batch's gradient."""
     total = sum(len(enc.response(r)) for r in rows)
     mine = rows[shard.rank :: shard.world]
-    if micro < len(mine):
-        mine = sorted(mine, key=enc.length)
     chunks = [mine[i : i + micro] for i in range(0, len(mine), micro)]
     value = 0.0
     for i, chunk in enumerate(chunks):
