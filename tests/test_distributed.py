@@ -77,3 +77,19 @@ def test_two_process_ddp_training_completes_learns_and_saves_a_loadable_model(tr
     assert (train_world / "records/samples.jsonl").is_file()
     loss = (train_world / "curves/plots/metrics/loss.tsv").read_text().splitlines()
     assert len(loss) == 13  # the header and every step, written by the first process only
+
+
+@pytest.mark.parametrize("kind", ["FSDP", "DEEPSPEED"])
+def test_training_refuses_sharded_data_parallel_with_a_clear_error(kind):
+    # accelerate picks FSDP/DeepSpeed only for GPU process groups, so the guard is checked on
+    # the accelerator's own value rather than through a launch.
+    from types import SimpleNamespace
+
+    from accelerate.utils import DistributedType
+
+    from videostar.lmm import training
+
+    accelerator = SimpleNamespace(distributed_type=DistributedType[kind])
+    with pytest.raises(NotImplementedError, match="use DDP"):
+        training._check_data_parallel(accelerator)
+    training._check_data_parallel(SimpleNamespace(distributed_type=DistributedType.MULTI_GPU))

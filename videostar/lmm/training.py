@@ -257,6 +257,19 @@ def resume_key(
     }
 
 
+def _check_data_parallel(accelerator: Any) -> None:
+    """Refuse sharded training: the loop keeps the parameters it made before ``prepare`` and
+    saves the unwrapped module, which FSDP's flat shards and DeepSpeed's engine replace."""
+    from accelerate.utils import DistributedType
+
+    kind = accelerator.distributed_type
+    if kind in (DistributedType.FSDP, DistributedType.DEEPSPEED):
+        raise NotImplementedError(
+            f"training under {kind.value} is not supported yet; use DDP (an accelerate config "
+            "without FSDP or DeepSpeed), with LoRA and gradient checkpointing for 7B models"
+        )
+
+
 def train(
     model: Any,
     processor: Any,
@@ -281,8 +294,8 @@ def train(
     With ``checkpoint``, training starts from its newest state, if any, and keeps the state there
     every ``cfg.checkpoint_every`` steps; the result equals an uninterrupted run's.
     With several processes (``shard``, under a launcher) the model and optimizer go through
-    accelerate (DDP; FSDP or DeepSpeed from the user's accelerate config) and each process takes
-    its share of every batch; only the first saves checkpoints.
+    accelerate (DDP) and each process takes its share of every batch; only the first saves
+    checkpoints.
     """
     from tqdm.auto import tqdm
 
@@ -333,6 +346,7 @@ def train(
 
         print(f"train: process {shard.rank + 1} of {shard.world}, {batch_size} examples a step")
         accelerator = Accelerator(cpu=device.type == "cpu")
+        _check_data_parallel(accelerator)
         model, optimizer = accelerator.prepare(model, optimizer)
     clip = accelerator.clip_grad_norm_ if accelerator else torch.nn.utils.clip_grad_norm_
     micro = min(cfg.micro_batch_size or batch_size, batch_size)
