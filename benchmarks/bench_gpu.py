@@ -402,7 +402,7 @@ def bench_training(
     device = next(model.parameters()).device
     train_cfg = TrainConfig(
         method="lora", lr=1e-4, weight_decay=0.01, betas=(0.9, 0.98), warmup_steps=1,
-        min_lr_ratio=0.1, grad_clip=1.0, batch_size=cfg.train_batch, epochs=1.0,
+        min_lr_ratio=0.1, decay_fraction=1.0, grad_clip=1.0, batch_size=cfg.train_batch, epochs=1.0,
         min_steps=cfg.train_steps, max_steps=cfg.train_steps, lora_r=cfg.lora_r,
         lora_alpha=2 * cfg.lora_r, lora_dropout=0.0, lora_targets=(), seed=cfg.seed,
         micro_batch_size=cfg.micro_batch, gradient_checkpointing=True, checkpoint_every=0,

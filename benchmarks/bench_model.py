@@ -52,6 +52,7 @@ TRAIN = {
     "betas": (0.9, 0.98),
     "warmup_steps": 30,
     "min_lr_ratio": 0.1,
+    "decay_fraction": 1.0,
     "grad_clip": 1.0,
     "batch_size": 16,
     "epochs": 3.0,

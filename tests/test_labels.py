@@ -741,6 +741,14 @@ def test_render_answer_format():
     )
 
 
+def test_a_sentence_label_ends_its_sentence_once():
+    # The templates end each label's sentence themselves ("Answer: {answer}.").
+    event = {"name": "event", "type": "sentence", "value": "It arrives late."}
+    steps = {"name": "steps", "type": "sentence", "value": ["It rises.", "It falls."]}
+    assert render_answer([event]) == "The answer is It arrives late."
+    assert render_hint([event, steps]) == "event: It arrives late. steps: It rises. It falls"
+
+
 ROUND_TRIP = [
     cat("playing american football (in game)"),
     cat("left", classes=LEFT_RIGHT),

@@ -63,6 +63,7 @@ def _train_cfg(**overrides: Any) -> TrainConfig:
         "betas": (0.9, 0.98),
         "warmup_steps": 30,
         "min_lr_ratio": 0.1,
+        "decay_fraction": 1.0,
         "grad_clip": 1.0,
         "batch_size": 16,
         "epochs": 3.0,
@@ -226,8 +227,17 @@ def test_steps_and_schedule() -> None:
     assert training.lr_at(0, total, cfg) == pytest.approx(1 / 30)
     assert training.lr_at(29, total, cfg) == pytest.approx(1.0)
     assert training.lr_at(total, total, cfg) == pytest.approx(0.1)
+    assert training.lr_at(115, total, cfg) == pytest.approx(0.55)  # half way: cosine's middle
+    # Warmup-stable-decay: the rate holds at its peak until the last quarter of 170 steps.
+    wsd = _train_cfg(decay_fraction=0.25)
+    assert [training.lr_at(s, total, wsd) for s in (29, 100, 157)] == pytest.approx([1.0] * 3)
+    assert training.lr_at(178, total, wsd) < 0.9
+    assert training.lr_at(total, total, wsd) == pytest.approx(0.1)
     with pytest.raises(ValueError):
         _train_cfg(method="qlora")
+    for bad in (0.0, 1.5):
+        with pytest.raises(ValueError, match="decay_fraction"):
+            _train_cfg(decay_fraction=bad)
 
 
 def test_labels_cover_only_the_response(tiny_dir: Path, examples: list) -> None:

@@ -141,8 +141,9 @@ class SentenceLabel(LabelType):
         return verdict(label, score >= config.sentence.threshold - EPS, score, parsed)
 
     def render(self, value: Any) -> str:
-        # Each gold sentence must be matched on its own: keep them separate sentences.
-        return value if isinstance(value, str) else ". ".join(s.rstrip(".") for s in value)
+        # Each gold sentence must be matched on its own: keep them separate sentences. The last
+        # one's full stop is the template's ("Answer: {answer}."), as for every other type.
+        return ". ".join(s.rstrip(".") for s in ([value] if isinstance(value, str) else value))
 
 
 # -------------------------------------------------------------------------------------- sequence

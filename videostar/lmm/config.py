@@ -78,7 +78,10 @@ class TrainConfig:
     weight_decay: AdamW weight decay (not applied to norms and biases).
     betas: AdamW (beta1, beta2); params.yaml holds a 2-list, turned into a tuple here.
     warmup_steps: linear warmup from lr/warmup_steps to lr.
-    min_lr_ratio: after warmup, cosine decay to ``lr * min_lr_ratio``.
+    min_lr_ratio: the learning rate ends at ``lr * min_lr_ratio``, reached by a cosine decay.
+    decay_fraction: the cosine decay takes this fraction of the steps after warmup, the last
+        ones; before it the rate stays at ``lr`` (warmup-stable-decay). 1.0: cosine from the
+        end of warmup.
     grad_clip: max global gradient norm.
     batch_size: examples per optimizer step, the global batch (capped at the number of
         examples); what changes results, so it is a param whatever the hardware.
@@ -107,6 +110,7 @@ class TrainConfig:
     betas: tuple[float, float]
     warmup_steps: int
     min_lr_ratio: float
+    decay_fraction: float
     grad_clip: float
     batch_size: int
     epochs: float
@@ -127,6 +131,8 @@ class TrainConfig:
         # params.yaml gives lists; frozen dataclasses should hold hashable tuples.
         object.__setattr__(self, "betas", tuple(self.betas))
         object.__setattr__(self, "lora_targets", tuple(self.lora_targets))
+        if not 0 < self.decay_fraction <= 1:
+            raise ValueError(f"decay_fraction must be in (0, 1], got {self.decay_fraction}")
         if self.micro_batch_size < 0:
             raise ValueError(f"micro_batch_size must be >= 0, got {self.micro_batch_size}")
         if self.checkpoint_every < 0:

@@ -54,11 +54,13 @@ def steps_for(n_examples: int, cfg: TrainConfig) -> int:
 
 
 def lr_at(step: int, total: int, cfg: TrainConfig) -> float:
-    """Learning-rate multiplier: linear warmup over warmup_steps, then cosine to min_lr_ratio."""
+    """Learning-rate multiplier: linear warmup over warmup_steps, 1 until the last
+    ``decay_fraction`` of the remaining steps, then cosine to min_lr_ratio."""
     if step < cfg.warmup_steps:
         return (step + 1) / cfg.warmup_steps
     span = max(1, total - cfg.warmup_steps)
-    progress = min(1.0, (step - cfg.warmup_steps) / span)
+    decay = max(1, round(cfg.decay_fraction * span))
+    progress = min(1.0, max(0, step - cfg.warmup_steps - (span - decay)) / decay)
     return cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
