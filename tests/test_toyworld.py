@@ -384,7 +384,9 @@ def test_corpus_examples_restate_the_hint() -> None:
             assert hint.startswith("Answer: ") and suffix.startswith("Can you explain")
             key, answer = hint.removeprefix("Answer: ").split(": ", 1)
             keys.add(key)
-            answer = answer.removesuffix(".").removesuffix(".")
+            # One full stop, the template's, as a label's hint has (labels.render_hint).
+            assert answer.endswith(".") and not answer.endswith("..")
+            answer = answer.removesuffix(".")
             assert example["response"] == f"{caption(scene)} So the answer is {answer}."
             if example["kind"] == "span_hint":
                 assert " to " in answer or ", " in answer

@@ -509,7 +509,9 @@ def corpus_examples(
     answers += [("span_hint", _span_answer(rng)) for _ in range(cfg.span_hints)]
     answers += [("sentence_hint", _sentence_answer(rng)) for _ in range(cfg.sentence_hints)]
     for kind, answer in answers:
-        hint = f"{_hint_key(rng)}: {answer}"
+        # A label's sentence ends where the template ends it ("Answer: {answer}."), as in
+        # labels.render_hint: a hint ending in ".." would be a format no rationale prompt has.
+        hint = f"{_hint_key(rng)}: {answer.removesuffix('.')}"
         examples.append(
             {
                 "kind": kind,
