@@ -5,7 +5,8 @@
 Reads metrics/trials/trials.yaml (each trial: its run's report.md and what its corpus held) and
 writes, per trial, the adapted-task mean of the base, label-template SFT, cycle 3 and the final
 model, and the direct-answer yield of each cycle for the tasks that verify least; then appends
-metrics/trials/prompt_forms.md (benchmarks/probe_prompt_forms.py) if present.
+metrics/trials/prompt_forms.md (benchmarks/probe_prompt_forms.py) and metrics/trials/kept_spans.md
+(benchmarks/kept_spans.py) if present.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import yaml
 MODELS = {"base": "base", "label SFT": "label-template SFT",
           "cycle 3": "Video-STaR cycle 3 (with rationales)", "final": "Video-STaR final"}  # fmt: skip
 YIELD_TASKS = ("blinks", "timing", "event")
+# Written by benchmarks/probe_prompt_forms.py and benchmarks/kept_spans.py.
+APPENDED = ("prompt_forms.md", "kept_spans.md")
 
 
 def table_rows(text: str) -> list[list[str]]:
@@ -55,9 +58,10 @@ def main() -> None:
         values = summary(Path(trial["report"]).read_text(encoding="utf-8"))
         cells = [values[c] for c in MODELS] + [values[t] for t in YIELD_TASKS]
         lines.append(f"| {trial['corpus']} | {trial['run']} | " + " | ".join(cells) + " |")
-    probe = args.trials.parent / "prompt_forms.md"
-    if probe.is_file():
-        lines += ["", probe.read_text(encoding="utf-8").rstrip("\n")]
+    for name in APPENDED:
+        extra = args.trials.parent / name
+        if extra.is_file():
+            lines += ["", extra.read_text(encoding="utf-8").rstrip("\n")]
     args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))
 

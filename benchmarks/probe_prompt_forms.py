@@ -1,5 +1,6 @@
 """How a model's greedy answers change with the form of the question: bare, after "Question: ",
-before the answer prompt's request line, and in the whole answer prompt.
+before the answer prompt's request line, in the whole answer prompt, and in the rationale prompt
+with the gold labels as its hint (what rationalization asks).
 
     .venv/bin/python benchmarks/probe_prompt_forms.py --model models/cycle_2 \
         --out metrics/trials/prompt_forms.md
@@ -20,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from videostar.core import config  # noqa: E402
 from videostar.core.records import read_json, read_jsonl  # noqa: E402
-from videostar.labels import Verifier, VerifyConfig  # noqa: E402
+from videostar.labels import Verifier, VerifyConfig, render_hint  # noqa: E402
 from videostar.labels.rows import read_vocabularies, verify_rows  # noqa: E402
 from videostar.lmm import generation, loading  # noqa: E402
 from videostar.lmm.config import SamplingConfig  # noqa: E402
@@ -32,6 +33,7 @@ FORMS = {
     '"Question: " + question': "Question: {q}",
     "question + the request line": "{q}\n" + STEP_BY_STEP,
     "the answer prompt (both)": "Question: {q}\n" + STEP_BY_STEP,
+    "the rationale prompt (gold hint)": "Question: {q}\nAnswer: {hint}.\n" + STEP_BY_STEP,
 }
 
 
@@ -57,7 +59,13 @@ def main() -> None:
         sample = [r for r in rows if r["task"] == task][: args.per_task]
         clips, _ = load_clips([clip_ref(r) for r in sample], args.num_frames)
         for form, template in FORMS.items():
-            items = [(clips[clip_ref(r)], template.format(q=r["question"])) for r in sample]
+            items = [
+                (
+                    clips[clip_ref(r)],
+                    template.format(q=r["question"], hint=render_hint(r["labels"])),
+                )
+                for r in sample
+            ]
             texts = generation.generate(model, processor, items, greedy, seed=0)
             answered = [{**r, "text": t} for r, t in zip(sample, texts, strict=True)]
             hits = sum(r["ok"] for r in verify_rows(answered, verifier, vocabularies))
