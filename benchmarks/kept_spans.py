@@ -26,6 +26,8 @@ CONCLUSION = "So the answer is "
 
 def kept_summary(rows: list[dict]) -> dict[str, str]:
     kept = [r for r in rows if r["ok"]]
+    if any(len(r["verdicts"]) != 1 for r in kept):
+        raise SystemExit("kept_spans reads tasks with one label per row")
     scores = [r["verdicts"][0]["score"] for r in kept]
     return {
         "kept": f"{len(kept)} / {len(rows)}",
@@ -50,6 +52,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     folders = sorted(p for p in args.cycles.glob(f"{args.chain}*") if (p / "verified").is_dir())
+    if not folders:
+        raise SystemExit(f"no {args.chain}*/verified folders under {args.cycles}: run the pipeline")
     lines = [
         f"Kept `{args.task}` spans per cycle (`benchmarks/kept_spans.py`; a span is kept at "
         "IoU > 0.5 with the gold span; exact: IoU > 0.99):",

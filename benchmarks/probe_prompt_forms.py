@@ -25,15 +25,15 @@ from videostar.labels import Verifier, VerifyConfig, render_hint  # noqa: E402
 from videostar.labels.rows import read_vocabularies, verify_rows  # noqa: E402
 from videostar.lmm import generation, loading  # noqa: E402
 from videostar.lmm.config import SamplingConfig  # noqa: E402
-from videostar.prompts import STEP_BY_STEP  # noqa: E402
+from videostar.prompts import STEP_BY_STEP, PromptsConfig  # noqa: E402
 from videostar.video.frames import clip_ref, load_clips  # noqa: E402
 
 FORMS = {
-    "the bare question": "{q}",
-    '"Question: " + question': "Question: {q}",
-    "question + the request line": "{q}\n" + STEP_BY_STEP,
-    "the answer prompt (both)": "Question: {q}\n" + STEP_BY_STEP,
-    "the rationale prompt (gold hint)": "Question: {q}\nAnswer: {hint}.\n" + STEP_BY_STEP,
+    "the bare question": "{question}",
+    '"Question: " + question': "Question: {question}",
+    "question + the request line": "{question}\n" + STEP_BY_STEP,
+    "the answer prompt (both)": PromptsConfig.answer,
+    "the rationale prompt (gold hint)": PromptsConfig.rationale,
 }
 
 
@@ -62,7 +62,7 @@ def main() -> None:
             items = [
                 (
                     clips[clip_ref(r)],
-                    template.format(q=r["question"], hint=render_hint(r["labels"])),
+                    template.format(question=r["question"], answer=render_hint(r["labels"])),
                 )
                 for r in sample
             ]
