@@ -6,7 +6,8 @@ Reads metrics/trials/trials.yaml (each trial: its run's report.md and what its c
 writes, per trial, the adapted-task mean of the base, label-template SFT, cycle 3 and the final
 model, and the direct-answer yield of each cycle for the tasks that verify least; then appends
 metrics/trials/prompt_forms.md (benchmarks/probe_prompt_forms.py) and metrics/trials/kept_spans.md
-(benchmarks/kept_spans.py) if present.
+(benchmarks/kept_spans.py) if present, and the transfer trials of metrics/trials/transfer/ (each a
+base and its label SFT, probed with benchmarks/probe_prompt_forms.py; listed in transfer.yaml).
 """
 
 from __future__ import annotations
@@ -21,6 +22,13 @@ MODELS = {"base": "base", "label SFT": "label-template SFT",
 YIELD_TASKS = ("blinks", "timing", "event")
 # Written by benchmarks/probe_prompt_forms.py and benchmarks/kept_spans.py.
 APPENDED = ("prompt_forms.md", "kept_spans.md")
+# Probe rows of the transfer table: (column, model probed, row of its table).
+PROBED = (
+    ("label SFT, bare", "label_sft", "the bare question"),
+    ('label SFT, "Question: "', "label_sft", '"Question: " + question'),
+    ("label SFT, answer prompt", "label_sft", "the answer prompt (both)"),
+    ("base, rationale prompt (copies the hint)", "base", "the rationale prompt (gold hint)"),
+)
 
 
 def table_rows(text: str) -> list[list[str]]:
@@ -43,6 +51,40 @@ def summary(report: str) -> dict[str, str]:
     return out
 
 
+def probe_counts(probe: str, row: str) -> str:
+    """One row of a probe table as its passes per task, "event / timing / blinks / direction"."""
+    rows = table_rows(probe)
+    header = next(r for r in rows if r[0] == "question given as")
+    cells = next(r for r in rows if r[0] == row)
+    if len(cells) != len(header):
+        raise SystemExit(f"probe row {row!r} has {len(cells)} cells, its header {len(header)}")
+    return " / ".join(c.split(" / ")[0] for c in cells[1:])
+
+
+def transfer_table(listing: Path) -> list[str]:
+    """The transfer trials: what each changed, and the probe rows of its label SFT and base."""
+    folder = listing.parent
+    trials = yaml.safe_load(listing.read_text(encoding="utf-8"))
+    first = (folder / f"{trials[0]['files']}-label_sft.md").read_text(encoding="utf-8")
+    tasks = next(r for r in table_rows(first) if r[0] == "question given as")[1:]
+    lines = [
+        "Transfer trials (`metrics/trials/transfer/`: each a base pretrained on seed 0 and its "
+        "label-template SFT, probed as above on the first 32 training questions per task; "
+        f"passes per task, {' / '.join(tasks)}):",
+        "",
+        "| trial | change from the default | " + " | ".join(c for c, _, _ in PROBED) + " |",
+        "|---|---|" + "---|" * len(PROBED),
+    ]
+    for trial in trials:
+        probes = {
+            model: (folder / f"{trial['files']}-{model}.md").read_text(encoding="utf-8")
+            for model in ("base", "label_sft")
+        }
+        cells = [probe_counts(probes[model], row) for _, model, row in PROBED]
+        lines.append(f"| {trial['files']} | {trial['change']} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--trials", type=Path, default=Path("metrics/trials/trials.yaml"))
@@ -62,6 +104,9 @@ def main() -> None:
         extra = args.trials.parent / name
         if extra.is_file():
             lines += ["", extra.read_text(encoding="utf-8").rstrip("\n")]
+    transfer = args.trials.parent / "transfer" / "transfer.yaml"
+    if transfer.is_file():
+        lines += ["", *transfer_table(transfer)]
     args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))
 

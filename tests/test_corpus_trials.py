@@ -31,3 +31,9 @@ def test_the_committed_trials_table_is_what_the_script_writes(tmp_path):
     subprocess.run([sys.executable, str(SCRIPT), "--out", str(out)], cwd=REPO, check=True,
                    capture_output=True)  # fmt: skip
     assert out.read_text() == (REPO / "metrics/trials.md").read_text()
+
+
+def test_probe_counts_reads_one_row_of_a_probe_table():
+    probe = (REPO / "metrics/trials/transfer/default-label_sft.md").read_text()
+    counts = _load().probe_counts(probe, "the bare question").split(" / ")
+    assert len(counts) == 4 and all(0 <= int(c) <= 32 for c in counts)
