@@ -51,38 +51,38 @@ def summary(report: str) -> dict[str, str]:
     return out
 
 
-def probe_counts(probe: str, row: str) -> str:
-    """One row of a probe table as its passes per task, "event / timing / blinks / direction"."""
+def probe_counts(probe: str) -> dict[str, str]:
+    """Each row of a probe table as its passes per task, "event / timing / blinks / direction"
+    (the header row, "question given as", names the tasks)."""
     rows = table_rows(probe)
-    header = next(r for r in rows if r[0] == "question given as")
-    cells = next(r for r in rows if r[0] == row)
-    if len(cells) != len(header):
-        raise SystemExit(f"probe row {row!r} has {len(cells)} cells, its header {len(header)}")
-    return " / ".join(c.split(" / ")[0] for c in cells[1:])
+    if not rows:
+        raise SystemExit("a probe file holds no table")
+    width = len(rows[0])
+    if any(len(r) != width for r in rows):
+        raise SystemExit(f"a probe row has not the {width} cells of its header: {rows}")
+    return {r[0]: " / ".join(c.split(" / ")[0] for c in r[1:]) for r in rows}
 
 
 def transfer_table(listing: Path) -> list[str]:
     """The transfer trials: what each changed, and the probe rows of its label SFT and base."""
     folder = listing.parent
-    trials = yaml.safe_load(listing.read_text(encoding="utf-8"))
-    first = (folder / f"{trials[0]['files']}-label_sft.md").read_text(encoding="utf-8")
-    tasks = next(r for r in table_rows(first) if r[0] == "question given as")[1:]
-    lines = [
+    lines = []
+    for trial in yaml.safe_load(listing.read_text(encoding="utf-8")):
+        probes = {
+            model: probe_counts((folder / f"{trial['files']}-{model}.md").read_text("utf-8"))
+            for model in ("base", "label_sft")
+        }
+        cells = [probes[model][row] for _, model, row in PROBED]
+        lines.append(f"| {trial['files']} | {trial['change']} | " + " | ".join(cells) + " |")
+    return [
         "Transfer trials (`metrics/trials/transfer/`: each a base pretrained on seed 0 and its "
         "label-template SFT, probed as above on the first 32 training questions per task; "
-        f"passes per task, {' / '.join(tasks)}):",
+        f"passes per task, {probes['label_sft']['question given as']}):",
         "",
         "| trial | change from the default | " + " | ".join(c for c, _, _ in PROBED) + " |",
         "|---|---|" + "---|" * len(PROBED),
+        *lines,
     ]
-    for trial in trials:
-        probes = {
-            model: (folder / f"{trial['files']}-{model}.md").read_text(encoding="utf-8")
-            for model in ("base", "label_sft")
-        }
-        cells = [probe_counts(probes[model], row) for _, model, row in PROBED]
-        lines.append(f"| {trial['files']} | {trial['change']} | " + " | ".join(cells) + " |")
-    return lines
 
 
 def main() -> None:

@@ -35,5 +35,5 @@ def test_the_committed_trials_table_is_what_the_script_writes(tmp_path):
 
 def test_probe_counts_reads_one_row_of_a_probe_table():
     probe = (REPO / "metrics/trials/transfer/default-label_sft.md").read_text()
-    counts = _load().probe_counts(probe, "the bare question").split(" / ")
+    counts = _load().probe_counts(probe)["the bare question"].split(" / ")
     assert len(counts) == 4 and all(0 <= int(c) <= 32 for c in counts)
