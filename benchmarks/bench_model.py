@@ -66,6 +66,7 @@ TRAIN = {
     "micro_batch_size": 0,
     "gradient_checkpointing": False,
     "checkpoint_every": 0,
+    "group_by_length": False,
 }
 SAMPLING = {"top_p": 1.0, "top_k": 0, "repetition_penalty": 1.0}
 TIMING_CORPUS = [

@@ -35,7 +35,7 @@ def lora(**overrides) -> TrainConfig:
                   min_lr_ratio=0.1, decay_fraction=1.0, grad_clip=1.0, batch_size=4, epochs=1.0, min_steps=1,
                   max_steps=100, lora_r=8, lora_alpha=16, lora_dropout=0.0, lora_targets=(),
                   seed=0, micro_batch_size=0, gradient_checkpointing=False,
-                  checkpoint_every=0)  # fmt: skip
+                  checkpoint_every=0, group_by_length=False)  # fmt: skip
     return TrainConfig(**{**fields, **overrides})
 
 

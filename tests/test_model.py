@@ -77,6 +77,7 @@ def _train_cfg(**overrides: Any) -> TrainConfig:
         "micro_batch_size": 0,
         "gradient_checkpointing": False,
         "checkpoint_every": 0,
+        "group_by_length": False,
     }
     return TrainConfig(**{**fields, **overrides})
 

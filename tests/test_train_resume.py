@@ -27,7 +27,7 @@ CFG = TrainConfig(method="full", lr=1e-3, weight_decay=0.01, betas=(0.9, 0.98), 
                   min_lr_ratio=0.1, decay_fraction=1.0, grad_clip=1.0, batch_size=3, epochs=1.0, min_steps=1,
                   max_steps=100, lora_r=4, lora_alpha=8, lora_dropout=0.1, lora_targets=(),
                   seed=0, micro_batch_size=2, gradient_checkpointing=False,
-                  checkpoint_every=4)  # fmt: skip
+                  checkpoint_every=4, group_by_length=False)  # fmt: skip
 
 
 class Killed(Exception):

@@ -90,6 +90,11 @@ class TrainConfig:
         the whole batch (up to float rounding). 0: the whole batch in one pass.
     gradient_checkpointing: recompute activations in the backward pass (less memory, ~30%
         slower), for 2B-7B models on one GPU.
+    group_by_length: draw each batch from examples of similar text length, as transformers'
+        ``group_by_length`` does: the epoch's permutation is cut into groups of
+        ``LENGTH_GROUP_BATCHES`` batches, each sorted by prompt + response tokens and cut into
+        batches, which keep a shuffled order. Less padding, so less compute per step; it changes
+        which examples share a step, so it changes results.
     epochs, min_steps, max_steps: steps = clamp(ceil(epochs * n / batch_size), min_steps,
         max_steps) — a tiny kept set still gets enough steps, a big one a bounded budget.
     lora_r: LoRA rank.
@@ -124,6 +129,7 @@ class TrainConfig:
     micro_batch_size: int
     gradient_checkpointing: bool
     checkpoint_every: int
+    group_by_length: bool
 
     def __post_init__(self) -> None:
         if self.method not in ("full", "lora"):

@@ -42,9 +42,12 @@ from videostar.lmm.config import LoadConfig, TrainConfig
 from videostar.lmm.families.base import frames_of
 from videostar.lmm.loading import is_peft, seed_torch
 from videostar.video.clips import Clip
+from videostar.video.frames import ClipItems
 
 # Padded label positions and prompt positions are ignored by the loss.
 IGNORE_INDEX = -100
+# Batches per length-sorted group (``TrainConfig.group_by_length``): transformers' megabatch.
+LENGTH_GROUP_BATCHES = 50
 
 
 def steps_for(n_examples: int, cfg: TrainConfig) -> int:
@@ -87,6 +90,15 @@ class Encoder:
         items = [self.examples[r][:2] for r in rows]
         return self.family.encode(self.processor, items, self.held)
 
+    def text_lengths(self) -> list[int]:
+        """Prompt + response tokens of every example, without its video (which adds about the
+        same to every example of a dataset sampled at one setting), read without the clips."""
+        texts = self.examples.rests() if isinstance(self.examples, ClipItems) else self.examples
+        prompts = self.processor.tokenizer([t[-2] for t in texts], add_special_tokens=False)
+        responses = self.processor.tokenizer([t[-1] for t in texts], add_special_tokens=False)
+        pairs = zip(prompts["input_ids"], responses["input_ids"], strict=True)
+        return [len(p) + len(r) for p, r in pairs]
+
     def response(self, row: int) -> torch.Tensor:
         if row not in self._responses:
             text = self.family.response(self.processor, self.examples[row][2])
@@ -122,6 +134,29 @@ def collate(enc: Encoder, rows: Sequence[int], pad_id: int) -> dict[str, Any]:
         **sequence,
         **visual,
     }
+
+
+def epoch_order(
+    n: int, batch_size: int, generator: torch.Generator, lengths: Sequence[int] | None = None
+) -> list[int]:
+    """One epoch's rows, batch after batch: a seeded permutation of ``range(n)``. With
+    ``lengths``, the permutation is cut into groups of ``LENGTH_GROUP_BATCHES`` batches; each
+    group is sorted by length (ties keep their drawn order) and cut into batches, which are
+    shuffled, so a step's examples are of similar length but the steps' order stays random. A
+    partial batch, which the caller drops, can only come last."""
+    order = torch.randperm(n, generator=generator).tolist()
+    if lengths is None:
+        return order
+    grouped: list[int] = []
+    span = batch_size * LENGTH_GROUP_BATCHES
+    for start in range(0, n, span):
+        rows = sorted(order[start : start + span], key=lambda r: lengths[r])
+        full = len(rows) - len(rows) % batch_size
+        batches = [rows[i : i + batch_size] for i in range(0, full, batch_size)]
+        for b in torch.randperm(len(batches), generator=generator).tolist():
+            grouped += batches[b]
+        grouped += rows[full:]
+    return grouped
 
 
 def _accumulate(
@@ -288,8 +323,9 @@ def train(
 
     For ``method="lora"`` adapters are injected into ``model`` and the peft wrapper is returned
     under ``"model"``: pass that to ``save``. For ``"full"`` it is ``model`` itself. Batches are
-    drawn from a seeded permutation, reshuffled each epoch; the last partial batch of an epoch is
-    dropped so every step sees ``batch_size`` examples.
+    drawn from a seeded permutation, reshuffled each epoch (``epoch_order``; with
+    ``cfg.group_by_length``, of examples of similar length); the last partial batch of an epoch
+    is dropped so every step sees ``batch_size`` examples.
     Returns ``{"model", "steps", "loss_first", "loss_last", "losses"}`` (losses rounded to 4
     decimals). ``log(step, record)`` gets each step's exact loss, learning rate, gradient norm
     (before clipping) and examples seen so far (a resumed run replays the steps it kept).
@@ -352,7 +388,8 @@ def train(
         model, optimizer = accelerator.prepare(model, optimizer)
     clip = accelerator.clip_grad_norm_ if accelerator else torch.nn.utils.clip_grad_norm_
     micro = min(cfg.micro_batch_size or batch_size, batch_size)
-    order = torch.randperm(n, generator=generator).tolist()
+    lengths = enc.text_lengths() if cfg.group_by_length else None
+    order = epoch_order(n, batch_size, generator, lengths)
     cursor = 0
     losses: list[float] = []
     curve: list[dict[str, float]] = []  # per step: what ``log`` gets, kept for a resumed run
@@ -378,7 +415,7 @@ def train(
     bar = tqdm(total=total, initial=start, disable=not progress, desc=f"train ({cfg.method})")
     for step in range(start, total):
         if cursor + batch_size > n:
-            order = torch.randperm(n, generator=generator).tolist()
+            order = epoch_order(n, batch_size, generator, lengths)
             cursor = 0
         rows = order[cursor : cursor + batch_size]
         cursor += batch_size

@@ -125,6 +125,10 @@ class ClipItems(Sequence[tuple[Any, ...]]):
         ref, *rest = self.keys[index]
         return (self.clips[ref], *rest)
 
+    def rests(self) -> list[tuple[Any, ...]]:
+        """Every item without its clip, read without touching the clips."""
+        return [tuple(rest) for _, *rest in self.keys]
+
 
 def load_clips(
     refs: Iterable[ClipRef],
