@@ -118,7 +118,8 @@ lm, processor = loading.load("model", for_training=True)
 cfg = TrainConfig(method="full", lr=1e-3, weight_decay=0.0, betas=(0.9, 0.98), warmup_steps=1,
     min_lr_ratio=0.1, decay_fraction=1.0, grad_clip=1.0, batch_size=8, micro_batch_size=0, gradient_checkpointing=False,
     checkpoint_every=0, epochs=1.0, min_steps=1, max_steps=1, lora_r=8, lora_alpha=16,
-    lora_dropout=0.0, lora_targets=(), seed=0, group_by_length=False)
+    lora_dropout=0.0, lora_targets=(), seed=0, group_by_length=False,
+    pack_sequences=False)
 training.train(lm, processor, examples, cfg, steps=int(sys.argv[2]))
 """
 

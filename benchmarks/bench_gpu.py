@@ -406,7 +406,7 @@ def bench_training(
         min_steps=cfg.train_steps, max_steps=cfg.train_steps, lora_r=cfg.lora_r,
         lora_alpha=2 * cfg.lora_r, lora_dropout=0.0, lora_targets=(), seed=cfg.seed,
         micro_batch_size=cfg.micro_batch, gradient_checkpointing=True, checkpoint_every=0,
-        group_by_length=False,
+        group_by_length=False, pack_sequences=False,
     )  # fmt: skip
     examples = [
         (videos[i % len(videos)], QUESTIONS[i % len(QUESTIONS)], RESPONSE)

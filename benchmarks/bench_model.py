@@ -67,6 +67,7 @@ TRAIN = {
     "gradient_checkpointing": False,
     "checkpoint_every": 0,
     "group_by_length": False,
+    "pack_sequences": False,
 }
 SAMPLING = {"top_p": 1.0, "top_k": 0, "repetition_penalty": 1.0}
 TIMING_CORPUS = [

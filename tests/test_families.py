@@ -35,7 +35,7 @@ def lora(**overrides) -> TrainConfig:
                   min_lr_ratio=0.1, decay_fraction=1.0, grad_clip=1.0, batch_size=4, epochs=1.0, min_steps=1,
                   max_steps=100, lora_r=8, lora_alpha=16, lora_dropout=0.0, lora_targets=(),
                   seed=0, micro_batch_size=0, gradient_checkpointing=False,
-                  checkpoint_every=0, group_by_length=False)  # fmt: skip
+                  checkpoint_every=0, group_by_length=False, pack_sequences=False)  # fmt: skip
     return TrainConfig(**{**fields, **overrides})
 
 
@@ -119,6 +119,52 @@ def test_loss_falls_on_a_fixed_batch(checkpoint, examples, method) -> None:
     # Every step sees the same four examples, so without learning the loss would stay flat. A
     # rank-8 adapter on the attention of a 2-layer random model moves it less than full training.
     assert last < (0.8 * first if method == "full" else first - 0.1), losses
+
+
+PACKING = ("qwen2_vl", "qwen2_5_vl")  # families whose model takes packed rows
+
+
+def packable(examples: list) -> list:
+    """The examples with one long response, so that the three short ones share packed rows."""
+    return [*examples[:3], (examples[3][0], "Describe it.", " ".join(["the ball moves"] * 30))]
+
+
+def test_packed_rows_give_the_padded_batch_loss_and_gradients(checkpoint, examples) -> None:
+    model_type, path = checkpoint
+    model, processor = loading.load(path, for_training=True)
+    family = families.for_model(model)
+    enc = training.Encoder(processor, packable(examples), family)
+    pad = processor.tokenizer.pad_token_id
+    batch = training.collate(enc, range(4), pad, pack=True)
+    positions = family.packed_positions(model, batch)
+    if model_type not in PACKING:
+        assert positions is None  # trained on padded rows
+        return
+    packed = training.pack_batch(batch, positions, pad)
+    padded = training.collate(enc, range(4), pad)
+    assert packed["input_ids"].shape[0] < 4 and "attention_mask" not in packed
+    assert torch.equal(torch.sort(packed["labels"][packed["labels"] != -100])[0],
+                       torch.sort(padded["labels"][padded["labels"] != -100])[0])  # fmt: skip
+    weights = [p for p in model.parameters() if p.requires_grad]
+    results = []
+    for inputs in (padded, packed):
+        loss = model(**inputs).loss
+        results.append((loss.detach(), torch.autograd.grad(loss, weights)))
+    (loss_padded, grads_padded), (loss_packed, grads_packed) = results
+    assert torch.allclose(loss_packed, loss_padded, rtol=1e-5)
+    for a, b in zip(grads_packed, grads_padded, strict=True):
+        assert torch.allclose(a, b, rtol=1e-3, atol=1e-6)
+
+
+def test_lora_training_on_packed_rows_follows_padded_rows(checkpoint, examples) -> None:
+    _, path = checkpoint
+    curves = []
+    for pack in (False, True):
+        model, processor = loading.load(path, for_training=True, frozen=True)
+        cfg = lora(pack_sequences=pack)
+        result = training.train(model, processor, packable(examples), cfg, steps=3)
+        curves.append(result["losses"])
+    assert curves[1] == pytest.approx(curves[0], rel=1e-3)
 
 
 def test_a_cycle_saves_only_its_adapter_and_reloads_to_the_same_logits(

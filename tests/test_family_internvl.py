@@ -24,7 +24,7 @@ LORA = TrainConfig(method="lora", lr=1e-3, weight_decay=0.0, betas=(0.9, 0.98), 
                    min_lr_ratio=0.1, decay_fraction=1.0, grad_clip=1.0, batch_size=2, epochs=1.0, min_steps=1,
                    max_steps=1, lora_r=4, lora_alpha=8, lora_dropout=0.0, lora_targets=(),
                    seed=0, micro_batch_size=0, gradient_checkpointing=False,
-                   checkpoint_every=0, group_by_length=False)  # fmt: skip
+                   checkpoint_every=0, group_by_length=False, pack_sequences=False)  # fmt: skip
 TEXTS = ["the red ball moves left. So the answer is left.", "What colour is the ball?"] * 30
 
 

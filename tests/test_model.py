@@ -78,6 +78,7 @@ def _train_cfg(**overrides: Any) -> TrainConfig:
         "gradient_checkpointing": False,
         "checkpoint_every": 0,
         "group_by_length": False,
+        "pack_sequences": False,
     }
     return TrainConfig(**{**fields, **overrides})
 

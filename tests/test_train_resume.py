@@ -27,7 +27,7 @@ CFG = TrainConfig(method="full", lr=1e-3, weight_decay=0.01, betas=(0.9, 0.98), 
                   min_lr_ratio=0.1, decay_fraction=1.0, grad_clip=1.0, batch_size=3, epochs=1.0, min_steps=1,
                   max_steps=100, lora_r=4, lora_alpha=8, lora_dropout=0.1, lora_targets=(),
                   seed=0, micro_batch_size=2, gradient_checkpointing=False,
-                  checkpoint_every=4, group_by_length=False)  # fmt: skip
+                  checkpoint_every=4, group_by_length=False, pack_sequences=False)  # fmt: skip
 
 
 class Killed(Exception):
@@ -61,12 +61,13 @@ def files(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
 
 
-@pytest.mark.parametrize("method", ["full", "lora"])
+@pytest.mark.parametrize(("method", "reshaped"), [("full", False), ("lora", False), ("full", True)])
 def test_training_resumed_from_a_checkpoint_equals_an_uninterrupted_run(
-    tiny_dir, examples, tmp_path, monkeypatch, method
+    tiny_dir, examples, tmp_path, monkeypatch, method, reshaped
 ):
     monkeypatch.chdir(tmp_path)  # adapters name their base relative to the working directory
-    cfg = dataclasses.replace(CFG, method=method)  # LoRA dropout: the torch random state matters
+    # LoRA dropout: the torch random state matters; reshaped: length-sorted epochs, packed rows.
+    cfg = dataclasses.replace(CFG, method=method, group_by_length=reshaped, pack_sequences=reshaped)
     curve: list[tuple[int, dict]] = []
     losses = run(tiny_dir, examples, cfg, tmp_path / "uninterrupted",
                  log=lambda step, record: curve.append((step, record)))  # fmt: skip

@@ -95,6 +95,11 @@ class TrainConfig:
         ``LENGTH_GROUP_BATCHES`` batches, each sorted by prompt + response tokens and cut into
         batches, which keep a shuffled order. Less padding, so less compute per step; it changes
         which examples share a step, so it changes results.
+    pack_sequences: put each micro-batch's examples side by side in as few rows as hold its
+        longest example (first-fit decreasing), each with its own position ids, so no attention
+        crosses examples: the same loss and gradients as padded rows up to float rounding, with
+        less padding to compute. For families whose model takes packed rows (Qwen2-VL,
+        Qwen2.5-VL: ``Family.packed_positions``); the others train on padded rows.
     epochs, min_steps, max_steps: steps = clamp(ceil(epochs * n / batch_size), min_steps,
         max_steps) — a tiny kept set still gets enough steps, a big one a bounded budget.
     lora_r: LoRA rank.
@@ -130,6 +135,7 @@ class TrainConfig:
     gradient_checkpointing: bool
     checkpoint_every: int
     group_by_length: bool
+    pack_sequences: bool
 
     def __post_init__(self) -> None:
         if self.method not in ("full", "lora"):

@@ -107,12 +107,37 @@ class Encoder:
         return self._responses[row]
 
 
-def collate(enc: Encoder, rows: Sequence[int], pad_id: int) -> dict[str, Any]:
+def packed_rows(lengths: Sequence[int]) -> list[list[int]]:
+    """First-fit decreasing: the indices of ``lengths`` placed in rows that each hold at most
+    the longest length (ties in index order)."""
+    width = max(lengths)
+    rows: list[list[int]] = []
+    room: list[int] = []
+    for i in sorted(range(len(lengths)), key=lambda i: -lengths[i]):
+        for r, free in enumerate(room):
+            if lengths[i] <= free:
+                rows[r].append(i)
+                room[r] -= lengths[i]
+                break
+        else:
+            rows.append([i])
+            room.append(width - lengths[i])
+    return rows
+
+
+def collate(enc: Encoder, rows: Sequence[int], pad_id: int, pack: bool = False) -> dict[str, Any]:
     """Right-padded batch with labels only on response tokens (+ the closing end-of-turn token):
-    -100 on every prompt, video and padding position."""
+    -100 on every prompt, video and padding position. With ``pack``, the examples come in the
+    order ``packed_rows`` places them and ``examples_per_row`` says how many each packed row
+    takes (for ``pack_batch``)."""
     prompts = enc.prompts(rows)
     responses = [enc.response(r) for r in rows]
     lengths = [len(p.ids) + len(r) for p, r in zip(prompts, responses, strict=True)]
+    packing = packed_rows(lengths) if pack else []
+    if pack:
+        order = [i for row in packing for i in row]
+        prompts, responses = [prompts[i] for i in order], [responses[i] for i in order]
+        lengths = [lengths[i] for i in order]
     shape = (len(rows), max(lengths))
     input_ids = torch.full(shape, pad_id, dtype=torch.long)
     labels = torch.full(shape, IGNORE_INDEX, dtype=torch.long)
@@ -127,13 +152,49 @@ def collate(enc: Encoder, rows: Sequence[int], pad_id: int) -> dict[str, Any]:
         for key, values in prompt.sequence.items():
             sequence[key][i, :n] = values
     visual = {k: torch.cat([p.visual[k] for p in prompts]) for k in prompts[0].visual}
-    return {
+    batch = {
         "input_ids": input_ids,
         "attention_mask": attention_mask,
         "labels": labels,
         **sequence,
         **visual,
     }
+    if pack:
+        batch["examples_per_row"] = torch.tensor([len(row) for row in packing])
+    return batch
+
+
+def pack_batch(
+    batch: dict[str, torch.Tensor], positions: torch.Tensor, pad_id: int
+) -> dict[str, Any]:
+    """A ``collate(pack=True)`` batch as packed rows: consecutive examples side by side, as many
+    per row as ``examples_per_row`` says, each with its own ``positions`` (the padded batch's
+    position ids, ``[..., example, token]``, as ``Family.packed_positions`` lays them out). No
+    attention mask: the model finds where an example starts from its position ids restarting,
+    and keeps attention within it, so the loss and gradients are the padded batch's up to float
+    rounding. A row's unused tail is padding, positioned as an example of its own, unlabelled."""
+    batch = dict(batch)
+    sizes = batch.pop("examples_per_row").tolist()
+    lengths = batch.pop("attention_mask").sum(-1).tolist()
+    per_token = {k: v for k, v in batch.items() if v.shape == batch["input_ids"].shape}
+    starts = [sum(sizes[:r]) for r in range(len(sizes))]
+    spans = [range(start, start + k) for start, k in zip(starts, sizes, strict=True)]
+    width = max(sum(lengths[i] for i in span) for span in spans)
+    fill = {"input_ids": pad_id, "labels": IGNORE_INDEX}
+    packed = {k: v.new_full((len(spans), width), fill.get(k, 0)) for k, v in per_token.items()}
+    tail = torch.arange(width, device=positions.device)
+    packed_positions = tail.expand(*positions.shape[:-2], len(spans), width).clone()
+    for r, span in enumerate(spans):
+        at = 0
+        for i in span:
+            n = lengths[i]
+            for key, values in per_token.items():
+                packed[key][r, at : at + n] = values[i, :n]
+            packed_positions[..., r, at : at + n] = positions[..., i, :n]
+            at += n
+        packed_positions[..., r, at:] = tail[: width - at]
+    visual = {k: v for k, v in batch.items() if k not in per_token}
+    return {**packed, **visual, "position_ids": packed_positions, "use_cache": False}
 
 
 def epoch_order(
@@ -168,8 +229,11 @@ def _accumulate(
     device: torch.device,
     autocast: Any,
     shard: distributed.Shard = distributed.ALONE,
+    pack: bool = False,
 ) -> float:
     """Backward over ``rows`` in micro-batches of ``micro``; returns the batch's mean token loss.
+    With ``pack``, each micro-batch's examples are packed (``pack_batch``) when the family's
+    model takes packed rows.
 
     Each micro-batch's mean loss is weighted by its share of the batch's label tokens, so the
     accumulated gradient is the gradient of the whole batch's mean (the model's loss is a mean
@@ -182,7 +246,13 @@ def _accumulate(
     value = 0.0
     for i, chunk in enumerate(chunks):
         n_tokens = sum(len(enc.response(r)) for r in chunk)
-        batch = {k: v.to(device) for k, v in collate(enc, chunk, pad_id).items()}
+        batch = {k: v.to(device) for k, v in collate(enc, chunk, pad_id, pack).items()}
+        if pack:
+            positions = enc.family.packed_positions(model, batch)
+            if positions is None:
+                batch.pop("examples_per_row")
+            else:
+                batch = pack_batch(batch, positions, pad_id)
         last = i == len(chunks) - 1
         with nullcontext() if shard.world == 1 or last else model.no_sync():
             with autocast:
@@ -419,7 +489,9 @@ def train(
             cursor = 0
         rows = order[cursor : cursor + batch_size]
         cursor += batch_size
-        value = _accumulate(model, enc, rows, micro, pad_id, device, autocast, shard)
+        value = _accumulate(
+            model, enc, rows, micro, pad_id, device, autocast, shard, cfg.pack_sequences
+        )
         norm = clip(params, cfg.grad_clip)
         lr = optimizer.param_groups[0]["lr"]
         optimizer.step()

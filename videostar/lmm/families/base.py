@@ -169,3 +169,16 @@ class Family:
     def response(self, processor: Any, text: str) -> str:
         """The text the model should emit after the prompt, closed by its end-of-turn token."""
         return text + processor.tokenizer.eos_token
+
+    def packed_positions(self, model: Any, batch: dict[str, torch.Tensor]) -> torch.Tensor | None:
+        """The position ids of a right-padded training batch (``training.collate``), laid out
+        ``[..., example, token]`` as the model reads them for packed rows (``training.pack_batch``);
+        None when the family's model takes no packed rows, so the batch stays padded."""
+        return None
+
+
+def unwrapped(model: Any) -> Any:
+    """The transformers model inside DDP (``module``) and peft (``get_base_model``) wrappers."""
+    while hasattr(model, "module"):
+        model = model.module
+    return model.get_base_model() if hasattr(model, "get_base_model") else model

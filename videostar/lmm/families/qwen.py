@@ -10,6 +10,7 @@ the seconds per temporal patch, to M-RoPE: the family is timed, so these are the
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +18,14 @@ from typing import Any
 import torch
 
 from videostar.core.held import Held
-from videostar.lmm.families.base import EncodedPrompt, Family, Video, frames_of, tensor_bytes
+from videostar.lmm.families.base import (
+    EncodedPrompt,
+    Family,
+    Video,
+    frames_of,
+    tensor_bytes,
+    unwrapped,
+)
 
 # M-RoPE token types (processor convention): 0 text, 1 image, 2 video.
 _VIDEO_TOKEN_TYPE = 2
@@ -126,6 +134,16 @@ class QwenVL(Family):
             EncodedPrompt(ids, {"mm_token_type_ids": types}, clips[vi])
             for (ids, types), vi in zip(map(tokenized.get, texts), video_index, strict=True)
         ]
+
+    def packed_positions(self, model: Any, batch: dict[str, torch.Tensor]) -> torch.Tensor | None:
+        """Text positions over the M-RoPE ones, ``[4, example, token]``: transformers' Qwen2-VL
+        and Qwen2.5-VL take such position ids as packed rows, an example starting wherever the
+        text position restarts at 0."""
+        core = unwrapped(model).model
+        accepted = inspect.signature(core.get_rope_index).parameters
+        mrope, _ = core.get_rope_index(**{k: v for k, v in batch.items() if k in accepted})
+        text = (batch["attention_mask"].cumsum(-1) - 1).clamp(min=0)
+        return torch.cat([text[None].to(mrope.dtype), mrope])
 
 
 FAMILIES: tuple[Family, ...] = (
