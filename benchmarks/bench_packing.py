@@ -30,10 +30,8 @@ from videostar.video.frames import ClipItems, load_clips  # noqa: E402
 
 
 def padded_share(order: list[int], lengths: list[int], batch: int) -> float:
-    full = len(order) - len(order) % batch
-    batches = [order[i : i + batch] for i in range(0, full, batch)]
-    real = sum(lengths[r] for b in batches for r in b)
-    return 1 - real / sum(batch * max(lengths[r] for r in b) for b in batches)
+    full = order[: len(order) - len(order) % batch]
+    return 1 - sum(lengths[r] for r in full) / training.padded_tokens(order, lengths, batch)
 
 
 def main() -> None:

@@ -21,12 +21,6 @@ def lengths_of(n: int, seed: int = 0) -> list[int]:
     return [rng.randint(5, 120) for _ in range(n)]
 
 
-def padded(order: list[int], lengths: list[int]) -> int:
-    """Tokens of the full batches of ``order`` once each is padded to its longest row."""
-    full = len(order) - len(order) % BATCH
-    return sum(BATCH * max(lengths[r] for r in order[i : i + BATCH]) for i in range(0, full, BATCH))
-
-
 def test_without_lengths_the_order_is_the_seeded_permutation():
     order = training.epoch_order(50, BATCH, torch.Generator().manual_seed(3))
     assert order == torch.randperm(50, generator=torch.Generator().manual_seed(3)).tolist()
@@ -59,7 +53,9 @@ def test_grouped_batches_are_shuffled_deterministically_and_pad_less():
     assert first == again and first != other
     steps = [max(lengths[r] for r in first[i : i + BATCH]) for i in range(0, n, BATCH)]
     assert steps != sorted(steps) and steps != sorted(steps, reverse=True)
-    assert padded(first, lengths) < 0.8 * padded(plain, lengths)
+    assert training.padded_tokens(first, lengths, BATCH) < 0.8 * training.padded_tokens(
+        plain, lengths, BATCH
+    )
 
 
 class Untouchable(dict):
@@ -78,3 +74,26 @@ def test_text_lengths_count_prompt_and_response_tokens_without_reading_a_clip(tm
                 + len(count(r, add_special_tokens=False)["input_ids"]) for _, p, r in items]  # fmt: skip
     assert enc.text_lengths() == expected
     assert expected[0] > expected[1]
+
+
+def test_padded_tokens_counts_full_batches_at_their_longest_row():
+    assert training.padded_tokens([0, 1, 2, 3, 4], [3, 5, 2, 2, 9], 2) == 2 * 5 + 2 * 2
+
+
+def test_pack_batch_packs_only_the_tokens_collate_names():
+    """A visual tensor that happens to have the batch's (examples, tokens) shape stays whole."""
+    ids = torch.tensor([[5, 6, 7, 0], [8, 9, 0, 0], [4, 0, 0, 0]])
+    mask = (ids != 0).long()
+    batch = {
+        "input_ids": ids,
+        "attention_mask": mask,
+        "labels": torch.where(mask.bool(), ids, -100),
+        "pixel_values_videos": torch.arange(12.0).reshape(3, 4),
+        "examples_per_row": torch.tensor([1, 2]),
+        "token_keys": ("input_ids", "labels"),
+    }
+    positions = (mask.cumsum(-1) - 1).clamp(min=0)[None]
+    packed = training.pack_batch(batch, positions, pad_id=0)
+    assert packed["input_ids"].tolist() == [[5, 6, 7], [8, 9, 4]]
+    assert packed["position_ids"].tolist() == [[[0, 1, 2], [0, 1, 0]]]
+    assert torch.equal(packed["pixel_values_videos"], batch["pixel_values_videos"])

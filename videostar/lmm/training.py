@@ -128,8 +128,8 @@ def packed_rows(lengths: Sequence[int]) -> list[list[int]]:
 def collate(enc: Encoder, rows: Sequence[int], pad_id: int, pack: bool = False) -> dict[str, Any]:
     """Right-padded batch with labels only on response tokens (+ the closing end-of-turn token):
     -100 on every prompt, video and padding position. With ``pack``, the examples come in the
-    order ``packed_rows`` places them and ``examples_per_row`` says how many each packed row
-    takes (for ``pack_batch``)."""
+    order ``packed_rows`` places them, ``examples_per_row`` says how many each packed row takes
+    and ``token_keys`` names the tensors with a value per token (for ``pack_batch``)."""
     prompts = enc.prompts(rows)
     responses = [enc.response(r) for r in rows]
     lengths = [len(p.ids) + len(r) for p, r in zip(prompts, responses, strict=True)]
@@ -161,12 +161,11 @@ def collate(enc: Encoder, rows: Sequence[int], pad_id: int, pack: bool = False) 
     }
     if pack:
         batch["examples_per_row"] = torch.tensor([len(row) for row in packing])
+        batch["token_keys"] = ("input_ids", "labels", *sequence)
     return batch
 
 
-def pack_batch(
-    batch: dict[str, torch.Tensor], positions: torch.Tensor, pad_id: int
-) -> dict[str, Any]:
+def pack_batch(batch: dict[str, Any], positions: torch.Tensor, pad_id: int) -> dict[str, Any]:
     """A ``collate(pack=True)`` batch as packed rows: consecutive examples side by side, as many
     per row as ``examples_per_row`` says, each with its own ``positions`` (the padded batch's
     position ids, ``[..., example, token]``, as ``Family.packed_positions`` lays them out). No
@@ -176,7 +175,7 @@ def pack_batch(
     batch = dict(batch)
     sizes = batch.pop("examples_per_row").tolist()
     lengths = batch.pop("attention_mask").sum(-1).tolist()
-    per_token = {k: v for k, v in batch.items() if v.shape == batch["input_ids"].shape}
+    per_token = {k: batch.pop(k) for k in batch.pop("token_keys")}
     starts = [sum(sizes[:r]) for r in range(len(sizes))]
     spans = [range(start, start + k) for start, k in zip(starts, sizes, strict=True)]
     width = max(sum(lengths[i] for i in span) for span in spans)
@@ -193,8 +192,15 @@ def pack_batch(
             packed_positions[..., r, at : at + n] = positions[..., i, :n]
             at += n
         packed_positions[..., r, at:] = tail[: width - at]
-    visual = {k: v for k, v in batch.items() if k not in per_token}
-    return {**packed, **visual, "position_ids": packed_positions, "use_cache": False}
+    return {**packed, **batch, "position_ids": packed_positions, "use_cache": False}
+
+
+def padded_tokens(order: Sequence[int], lengths: Sequence[int], batch_size: int) -> int:
+    """Tokens the full batches of ``order`` take once each row is padded to its batch's longest
+    (what packing and length grouping save, against ``sum(lengths)``)."""
+    full = len(order) - len(order) % batch_size
+    batches = [order[i : i + batch_size] for i in range(0, full, batch_size)]
+    return sum(batch_size * max(lengths[r] for r in batch) for batch in batches)
 
 
 def epoch_order(
@@ -218,6 +224,10 @@ def epoch_order(
             grouped += batches[b]
         grouped += rows[full:]
     return grouped
+
+
+def _to(value: Any, device: torch.device) -> Any:
+    return value.to(device) if isinstance(value, torch.Tensor) else value
 
 
 def _accumulate(
@@ -246,11 +256,12 @@ def _accumulate(
     value = 0.0
     for i, chunk in enumerate(chunks):
         n_tokens = sum(len(enc.response(r)) for r in chunk)
-        batch = {k: v.to(device) for k, v in collate(enc, chunk, pad_id, pack).items()}
+        batch = {k: _to(v, device) for k, v in collate(enc, chunk, pad_id, pack).items()}
         if pack:
             positions = enc.family.packed_positions(model, batch)
             if positions is None:
                 batch.pop("examples_per_row")
+                batch.pop("token_keys")
             else:
                 batch = pack_batch(batch, positions, pad_id)
         last = i == len(chunks) - 1
