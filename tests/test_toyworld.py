@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -11,10 +12,12 @@ import pytest
 import yaml
 
 from stages import corpus as corpus_stage
+from videostar.core import seeding
 from videostar.core.records import check_manifest_row, read_json, read_jsonl
 from videostar.labels import Verifier
 from videostar.loop import training_set
 from videostar.prompts import PromptsConfig, answer_prompt
+from videostar.toyworld import world
 from videostar.toyworld.world import (
     BACKGROUND,
     CAPTION_PROMPTS,
@@ -295,11 +298,12 @@ def test_generate_corpus_is_deterministic_and_shaped(tmp_path: Path) -> None:
     assert rows_a == rows_b
     assert video_bytes(tmp_path / "a", rows_a) == video_bytes(tmp_path / "b", rows_b)
     hinted = CORPUS.hints + CORPUS.span_hints + CORPUS.sentence_hints
-    per_clip = CORPUS.captions + hinted + CORPUS.questions + CORPUS.step_by_step_captions
+    asked = CORPUS.questions + CORPUS.step_by_step_captions + CORPUS.text_questions
+    per_clip = CORPUS.captions + hinted + asked
     assert len(rows_a) == 15 * per_clip
     assert sum(row["split"] == "test" for row in rows_a) == 3 * per_clip
     kinds = {"caption", "hint", "span_hint", "sentence_hint", "question", "step_by_step",
-             "step_by_step_caption"}  # fmt: skip
+             "step_by_step_caption", "text_question"}  # fmt: skip
     assert {row["kind"] for row in rows_a} == kinds
     assert [row["id"] for row in rows_a] == sorted(row["id"] for row in rows_a)
     assert_no_target_questions(rows_a)
@@ -366,7 +370,7 @@ def test_corpus_examples_restate_the_hint() -> None:
     for scene in scenes("route", 60) + scenes("blinks", 60):
         examples = corpus_examples(scene, rng, CorpusConfig(), PROMPTS, SMALL)
         for example in examples:
-            if example["kind"] in ("question", "step_by_step"):
+            if example["kind"] in ("question", "step_by_step", "text_question"):
                 continue
             if example["kind"] == "step_by_step_caption":
                 question = example["prompt"].removeprefix("Question: ").split("\n")[0]
@@ -479,3 +483,44 @@ def test_leak_check_catches_target_questions(prompt: str) -> None:
     assert target_question_leaks(rows)
     with pytest.raises(AssertionError, match="target question"):
         assert_no_target_questions(rows)
+
+
+def solve_text_question(question: str) -> str:
+    """The answer a text instruction asks for, worked out from the question alone."""
+    listed = question.split(": ", 1)[-1].rstrip("?.").split()
+    if match := re.fullmatch(r"Which word comes (\w+) in: .*", question):
+        ordinal = match.group(1)
+        return listed[-1] if ordinal == "last" else listed[world.ORDINALS.index(ordinal)]
+    if match := re.fullmatch(r"What is (\d) plus (\d)\?", question):
+        return str(int(match.group(1)) + int(match.group(2)))
+    if match := re.fullmatch(r"Which is larger, ([\d.]+) or ([\d.]+)\?", question):
+        return max(match.groups(), key=float)
+    if question.startswith("Name the first and the last word of: "):
+        return f"{listed[0]}, {listed[-1]}"
+    if match := re.fullmatch(
+        r"Give the span that starts at ([\d.]+) and ends at ([\d.]+)\.", question
+    ):
+        return f"from {match.group(1)} to {match.group(2)}"
+    if match := re.fullmatch(r"Which word is longer, (\w+) or (\w+)\?", question):
+        return max(match.groups(), key=len)
+    return question.removeprefix("Say this sentence back: ")
+
+
+def test_text_questions_are_answered_from_the_question_in_every_framing() -> None:
+    cfg = CorpusConfig(text_questions=6)
+    forms, shapes = set(), set()
+    for index in range(40):
+        rng = seeding.rng("text", index)
+        scene = sample_scene(rng, list(TASKS)[index % len(TASKS)], SMALL)
+        for example in corpus_examples(scene, rng, cfg, PROMPTS, SMALL):
+            if example["kind"] != "text_question":
+                continue
+            prompt = example["prompt"]
+            question = prompt.removeprefix("Question: ").split("\n")[0]
+            forms.add("bare" if prompt == question else prompt.count("\n"))
+            shapes.add(" ".join(question.split()[:3]))
+            answer = solve_text_question(question)
+            assert example["response"] == restatement(caption(scene), answer)
+            assert not world.TARGET_CUES.search(prompt), prompt
+    assert forms == {"bare", 0, 1}  # bare, after "Question: ", in the answer prompt
+    assert len(shapes) >= 6

@@ -399,6 +399,9 @@ class CorpusConfig:
         step by step with no hint, half of them under the answer prompt and half bare.
     step_by_step_captions: caption prompts per clip under the answer prompt, answered with the
         caption, so the answer prompt's request to explain never decides what the answer is.
+    text_questions: text instructions per clip (pick, add, compare or restate words and numbers
+        given in the question), each bare, after "Question: " or in the answer prompt, with the
+        same response: many tasks asked in every framing, as a real LMM's instruction data has.
     """
 
     seed: int = 0
@@ -410,6 +413,7 @@ class CorpusConfig:
     sentence_hints: int = 2
     questions: int = 4
     step_by_step_captions: int = 1
+    text_questions: int = 4
 
     def __post_init__(self) -> None:
         for name in ("captions", "step_by_step_captions"):
@@ -469,6 +473,53 @@ def _span_answer(rng: np.random.Generator) -> str:
     pool = DIRECTIONS if shape == 2 else HINT_TOKENS
     first, second = (str(x) for x in rng.choice(pool, size=2, replace=False))
     return f"{first}, {second}"
+
+
+ORDINALS = ("first", "second", "third", "last")
+
+
+def _words(rng: np.random.Generator, count: int) -> list[str]:
+    words = english_words()
+    return [words[i] for i in rng.choice(len(words), size=count, replace=False)]
+
+
+def _text_question(rng: np.random.Generator) -> tuple[str, str]:
+    """A text instruction whose answer is computed from the words or numbers it gives, in the
+    shapes labels take (a word, a number, a two-item list, a span, a sentence)."""
+    while True:
+        shape = int(rng.integers(7))
+        if shape == 0:
+            words = _words(rng, int(rng.integers(4, 7)))
+            k = int(rng.integers(len(ORDINALS)))
+            question = f"Which word comes {ORDINALS[k]} in: {' '.join(words)}?"
+            answer = words[-1] if ORDINALS[k] == "last" else words[k]
+        elif shape == 1:
+            a, b = (int(x) for x in rng.integers(0, 6, size=2))
+            question, answer = f"What is {a} plus {b}?", str(a + b)
+        elif shape == 2:
+            x, y = (round(float(v), 1) for v in rng.choice(np.arange(1, 10) / 10, 2, replace=False))
+            question, answer = f"Which is larger, {x} or {y}?", str(max(x, y))
+        elif shape == 3:
+            words = _words(rng, int(rng.integers(3, 6)))
+            question = f"Name the first and the last word of: {' '.join(words)}."
+            answer = f"{words[0]}, {words[-1]}"
+        elif shape == 4:
+            a, b = sorted(round(float(v), 1) for v in rng.choice(np.arange(0, 11) / 10, 2, False))
+            question, answer = (
+                f"Give the span that starts at {a} and ends at {b}.",
+                f"from {a} to {b}",
+            )
+        elif shape == 5:
+            first, second = _words(rng, 2)
+            if len(first) == len(second):
+                continue
+            question = f"Which word is longer, {first} or {second}?"
+            answer = max(first, second, key=len)
+        else:
+            answer = _sentence_answer(rng)
+            question = f"Say this sentence back: {answer}"
+        if not TARGET_CUES.search(question):
+            return question, answer
 
 
 def restatement(description: str, answer: str) -> str:
@@ -536,6 +587,17 @@ def corpus_examples(
                 "kind": "step_by_step_caption",
                 "prompt": answer_prompt(prompts.answer, str(prompt)),
                 "response": text,
+            }
+        )
+    for _ in range(cfg.text_questions):
+        question, answer = _text_question(rng)
+        framing = int(rng.integers(3))
+        prompt = (question, f"Question: {question}", answer_prompt(prompts.answer, question))
+        examples.append(
+            {
+                "kind": "text_question",
+                "prompt": prompt[framing],
+                "response": restatement(text, answer),
             }
         )
     return examples
