@@ -28,7 +28,10 @@ PROBED = (
     ('label SFT, "Question: "', "label_sft", '"Question: " + question'),
     ("label SFT, answer prompt", "label_sft", "the answer prompt (both)"),
     ("base, rationale prompt (copies the hint)", "base", "the rationale prompt (gold hint)"),
+    ("cycle 1, answer prompt", "cycle_1", "the answer prompt (both)"),
 )
+# Probed in some trials only; their cells are blank elsewhere.
+OPTIONAL = ("cycle_1",)
 
 
 def table_rows(text: str) -> list[list[str]]:
@@ -64,15 +67,17 @@ def probe_counts(probe: str) -> dict[str, str]:
 
 
 def transfer_table(listing: Path) -> list[str]:
-    """The transfer trials: what each changed, and the probe rows of its label SFT and base."""
+    """The transfer trials: what each changed, and the probe rows of its label SFT and base (and
+    of its first cycle's model, where that was probed)."""
     folder = listing.parent
     lines = []
     for trial in yaml.safe_load(listing.read_text(encoding="utf-8")):
-        probes = {
-            model: probe_counts((folder / f"{trial['files']}-{model}.md").read_text("utf-8"))
-            for model in ("base", "label_sft")
-        }
-        cells = [probes[model][row] for _, model, row in PROBED]
+        probes = {}
+        for model in {model for _, model, _ in PROBED}:
+            path = folder / f"{trial['files']}-{model}.md"
+            if path.is_file() or model not in OPTIONAL:
+                probes[model] = probe_counts(path.read_text("utf-8"))
+        cells = [probes[model][row] if model in probes else "" for _, model, row in PROBED]
         lines.append(f"| {trial['files']} | {trial['change']} | " + " | ".join(cells) + " |")
     return [
         "Transfer trials (`metrics/trials/transfer/`: each a base pretrained on seed 0 and its "

@@ -37,3 +37,15 @@ def test_probe_counts_reads_one_row_of_a_probe_table():
     probe = (REPO / "metrics/trials/transfer/default-label_sft.md").read_text()
     counts = _load().probe_counts(probe)["the bare question"].split(" / ")
     assert len(counts) == 4 and all(0 <= int(c) <= 32 for c in counts)
+
+
+def test_transfer_table_leaves_the_cycle_1_cell_blank_where_it_was_not_probed(tmp_path):
+    probe = (REPO / "metrics/trials/transfer/default-label_sft.md").read_text()
+    for name in ("a-base", "a-label_sft", "b-base", "b-label_sft", "b-cycle_1"):
+        (tmp_path / f"{name}.md").write_text(probe)
+    listing = tmp_path / "transfer.yaml"
+    listing.write_text("- {files: a, change: none}\n- {files: b, change: more}\n")
+    rows = [line for line in _load().transfer_table(listing) if line.startswith("| a ")
+            or line.startswith("| b ")]  # fmt: skip
+    answer_prompt = _load().probe_counts(probe)["the answer prompt (both)"]
+    assert rows[0].endswith("|  |") and rows[1].endswith(f"| {answer_prompt} |")
