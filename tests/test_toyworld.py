@@ -289,7 +289,7 @@ def test_world_config_rejects_impossible_worlds() -> None:
         WorldConfig(speed=5.0)
 
 
-CORPUS = CorpusConfig(seed=1, clips=12, test_clips=3)
+CORPUS = CorpusConfig(seed=1, clips=12, test_clips=3, text_questions=1)
 
 
 def test_generate_corpus_is_deterministic_and_shaped(tmp_path: Path) -> None:

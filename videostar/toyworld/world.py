@@ -413,7 +413,7 @@ class CorpusConfig:
     sentence_hints: int = 2
     questions: int = 4
     step_by_step_captions: int = 1
-    text_questions: int = 4
+    text_questions: int = 0
 
     def __post_init__(self) -> None:
         for name in ("captions", "step_by_step_captions"):
