@@ -289,6 +289,15 @@ def test_world_config_rejects_impossible_worlds() -> None:
         WorldConfig(speed=5.0)
 
 
+def test_corpus_config_rejects_negative_counts() -> None:
+    with pytest.raises(ValueError, match="corpus.text_questions must be >= 0"):
+        CorpusConfig(text_questions=-1)
+    with pytest.raises(ValueError, match="corpus.questions must be >= 0"):
+        CorpusConfig(questions=-2)
+    with pytest.raises(ValueError, match="captions must be in"):
+        CorpusConfig(captions=-1)
+
+
 CORPUS = CorpusConfig(seed=1, clips=12, test_clips=3, text_questions=1)
 
 

@@ -416,6 +416,10 @@ class CorpusConfig:
     text_questions: int = 0
 
     def __post_init__(self) -> None:
+        for name in ("clips", "test_clips", "hints", "span_hints", "sentence_hints", "questions",
+                     "text_questions"):  # fmt: skip
+            if getattr(self, name) < 0:
+                raise ValueError(f"corpus.{name} must be >= 0, got {getattr(self, name)}")
         for name in ("captions", "step_by_step_captions"):
             if not 0 <= getattr(self, name) <= len(CAPTION_PROMPTS):
                 raise ValueError(f"{name} must be in [0, {len(CAPTION_PROMPTS)}]")
