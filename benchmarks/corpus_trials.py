@@ -6,13 +6,17 @@ Reads metrics/trials/trials.yaml (each trial: its run's report.md and what its c
 writes, per trial, the adapted-task mean of the base, label-template SFT, cycle 3 and the final
 model, and the direct-answer yield of each cycle for the tasks that verify least; then appends
 metrics/trials/prompt_forms.md (benchmarks/probe_prompt_forms.py) and metrics/trials/kept_spans.md
-(benchmarks/kept_spans.py) if present, and the transfer trials of metrics/trials/transfer/ (each a
-base and its label SFT, probed with benchmarks/probe_prompt_forms.py; listed in transfer.yaml).
+(benchmarks/kept_spans.py) if present, the transfer trials of metrics/trials/transfer/ (each a
+base and its label SFT, probed with benchmarks/probe_prompt_forms.py; listed in transfer.yaml),
+and the base-recipe trials of metrics/trials/base-recipe/ (each a base's loss curve and
+benchmarks/corpus_loss.py table; listed in base-recipe.yaml).
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
+import gzip
 from pathlib import Path
 
 import yaml
@@ -32,6 +36,12 @@ PROBED = (
 )
 # Probed in some trials only; their cells are blank elsewhere.
 OPTIONAL = ("cycle_1",)
+# Base-recipe trials: the loss curve's 500-step means at these steps, the loss under which the
+# base counts as converged, and the corpus_loss.py kinds shown.
+CURVE_STEPS = (2000, 4000, 6000, 8000, 10000, 11500)
+WINDOW = 500
+CONVERGED = 0.05
+KINDS = ("caption", "sentence_hint", "text_question")
 
 
 def table_rows(text: str) -> list[list[str]]:
@@ -90,6 +100,42 @@ def transfer_table(listing: Path) -> list[str]:
     ]
 
 
+def window_means(curve: Path) -> dict[int, float]:
+    """Mean loss of each WINDOW steps of a dvclive loss.tsv(.gz), keyed by the window's first step."""
+    opener = gzip.open if curve.suffix == ".gz" else open
+    with opener(curve, "rt", encoding="utf-8") as f:
+        losses = [float(row["loss"]) for row in csv.DictReader(f, delimiter="\t")]
+    return {start: sum(losses[start : start + WINDOW]) / len(losses[start : start + WINDOW])
+            for start in range(0, len(losses), WINDOW)}  # fmt: skip
+
+
+def recipe_table(listing: Path) -> list[str]:
+    """The base-recipe trials: each base's loss curve, where it first converged, and which of the
+    corpus's abilities it has (whole-response top-1 on held-out examples)."""
+    folder = listing.parent
+    lines = []
+    for trial in yaml.safe_load(listing.read_text(encoding="utf-8")):
+        means = window_means(folder / f"{trial['files']}-loss.tsv.gz")
+        first = next((str(step) for step, loss in means.items() if loss < CONVERGED), "never")
+        curve = [f"{means[step]:.3f}" if step in means else "" for step in CURVE_STEPS]
+        scores = {r[0]: r[3] for r in table_rows((folder / f"{trial['files']}-corpus_loss.md")
+                                                 .read_text("utf-8"))}  # fmt: skip
+        cells = [*curve, first, *(scores[kind] for kind in KINDS)]
+        lines.append(f"| {trial['files']} | {trial['change']} | " + " | ".join(cells) + " |")
+    header = [*(f"loss at {step}" for step in CURVE_STEPS), f"first step of a mean under {CONVERGED}",
+              *(f"{kind} top-1" for kind in KINDS)]  # fmt: skip
+    return [
+        f"Base-recipe trials (`metrics/trials/base-recipe/`: each a base pretrained 12,000 steps on"
+        f" one thread; loss: mean of the {WINDOW} steps from that step; top-1: share of held-out"
+        " corpus examples of that kind whose whole response is the base's top choice,"
+        " `benchmarks/corpus_loss.py`):",
+        "",
+        "| trial | change from the default | " + " | ".join(header) + " |",
+        "|---|---|" + "---|" * len(header),
+        *lines,
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--trials", type=Path, default=Path("metrics/trials/trials.yaml"))
@@ -112,6 +158,9 @@ def main() -> None:
     transfer = args.trials.parent / "transfer" / "transfer.yaml"
     if transfer.is_file():
         lines += ["", *transfer_table(transfer)]
+    recipes = args.trials.parent / "base-recipe" / "base-recipe.yaml"
+    if recipes.is_file():
+        lines += ["", *recipe_table(recipes)]
     args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))
 

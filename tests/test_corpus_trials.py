@@ -1,6 +1,7 @@
 """benchmarks/corpus_trials.py: the README's trials table is generated from the committed runs'
 reports, never typed."""
 
+import gzip
 import importlib.util
 import subprocess
 import sys
@@ -52,3 +53,20 @@ def test_transfer_table_leaves_the_cycle_1_cell_blank_where_it_was_not_probed(tr
             or line.startswith("| b ")]  # fmt: skip
     answer_prompt = trials.probe_counts(probe)["the answer prompt (both)"]
     assert rows[0].endswith("|  |") and rows[1].endswith(f"| {answer_prompt} |")
+
+
+def test_recipe_table_reads_the_curve_and_the_corpus_loss_of_each_trial(trials, tmp_path):
+    losses = [1.0] * 4000 + [0.2] * 2000 + [0.01] * 6000
+    with gzip.open(tmp_path / "t-loss.tsv.gz", "wt") as f:
+        f.write("step\tloss\n" + "".join(f"{i}\t{v}\n" for i, v in enumerate(losses)))
+    (tmp_path / "t-corpus_loss.md").write_text(
+        "| kind | rows | token loss | whole response top-1 |\n|---|---|---|---|\n"
+        "| caption | 96 | 0.01 | 0.990 |\n| sentence_hint | 96 | 0.2 | 0.500 |\n"
+        "| text_question | 96 | 0.1 | 0.750 |\n"
+    )
+    listing = tmp_path / "base-recipe.yaml"
+    listing.write_text("- {files: t, change: lower lr}\n")
+    row = trials.recipe_table(listing)[-1]
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells == ["t", "lower lr", "1.000", "0.200", "0.010", "0.010", "0.010", "0.010",
+                     "6000", "0.990", "0.500", "0.750"]  # fmt: skip
