@@ -138,7 +138,7 @@ def test_build_round_trip_through_auto_classes(tiny_dir: Path) -> None:
     model = AutoModelForImageTextToText.from_pretrained(str(tiny_dir))
     assert type(model).__name__ == "Qwen2VLForConditionalGeneration"
     n_params = sum(p.numel() for p in model.parameters())
-    assert 0.7e6 < n_params < 0.9e6, n_params  # params.yaml model.tiny: 0.81 M
+    assert 1.2e6 < n_params < 1.5e6, n_params  # params.yaml model.tiny: 1.34 M
     assert processor.video_processor.do_sample_frames is False
 
     text = processor.apply_chat_template(

@@ -294,7 +294,7 @@ def test_corpus_config_rejects_negative_counts() -> None:
         CorpusConfig(text_questions=-1)
     with pytest.raises(ValueError, match="corpus.questions must be >= 0"):
         CorpusConfig(questions=-2)
-    with pytest.raises(ValueError, match="captions must be in"):
+    with pytest.raises(ValueError, match=r"corpus.captions must be in \[0, \d+\], got -1"):
         CorpusConfig(captions=-1)
 
 

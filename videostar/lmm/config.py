@@ -35,7 +35,7 @@ class TinyConfig:
 
     vocab_size: int = 512
     hidden_size: int = 128
-    layers: int = 2
+    layers: int = 4
     heads: int = 4
     kv_heads: int = 2
     intermediate_size: int = 512

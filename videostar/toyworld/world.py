@@ -413,7 +413,7 @@ class CorpusConfig:
     sentence_hints: int = 2
     questions: int = 4
     step_by_step_captions: int = 1
-    text_questions: int = 0
+    text_questions: int = 4
 
     def __post_init__(self) -> None:
         for name in ("clips", "test_clips", "hints", "span_hints", "sentence_hints", "questions",
@@ -422,7 +422,9 @@ class CorpusConfig:
                 raise ValueError(f"corpus.{name} must be >= 0, got {getattr(self, name)}")
         for name in ("captions", "step_by_step_captions"):
             if not 0 <= getattr(self, name) <= len(CAPTION_PROMPTS):
-                raise ValueError(f"{name} must be in [0, {len(CAPTION_PROMPTS)}]")
+                raise ValueError(
+                    f"corpus.{name} must be in [0, {len(CAPTION_PROMPTS)}], got {getattr(self, name)}"
+                )
 
 
 def _random_question(rng: np.random.Generator) -> str:
