@@ -1,25 +1,17 @@
 """benchmarks/bench_gpu.py's CPU smoke path: the tiny Qwen2-VL shape, generation and LoRA training
 through the project's own code, every number positive. The 2B/7B shapes need a GPU (not run here)."""
 
-import importlib.util
 import math
-import sys
-from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.usefixtures("cpu_one_thread")
+from tests.scripts import load_script
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_gpu.py"
+pytestmark = pytest.mark.usefixtures("cpu_one_thread")
 
 
 def _load():
-    if "bench_gpu" not in sys.modules:  # dataclasses look their module up while it executes
-        spec = importlib.util.spec_from_file_location("bench_gpu", SCRIPT)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["bench_gpu"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["bench_gpu"]
+    return load_script("bench_gpu")
 
 
 def test_tiny_cpu_smoke():

@@ -1,27 +1,21 @@
 """benchmarks/corpus_loss.py: held-out loss per kind of corpus example, scored as training scores
 it (response tokens only, weighted by token, whatever the batch size)."""
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
 
+from tests.scripts import load_script
 from tests.stage_worlds import WORDS
 from videostar.lmm import families, loading, tiny, training
 from videostar.lmm.config import TinyConfig, TrainConfig
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "corpus_loss.py"
 pytestmark = pytest.mark.usefixtures("cpu_one_thread")
 
 
 @pytest.fixture(scope="module")
 def corpus_loss():
-    spec = importlib.util.spec_from_file_location("corpus_loss", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("corpus_loss")
 
 
 @pytest.fixture(scope="module")

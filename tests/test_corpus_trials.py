@@ -2,12 +2,13 @@
 reports, never typed."""
 
 import gzip
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.scripts import load_script
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "benchmarks" / "corpus_trials.py"
@@ -15,10 +16,7 @@ SCRIPT = REPO / "benchmarks" / "corpus_trials.py"
 
 @pytest.fixture(scope="module")
 def trials():
-    spec = importlib.util.spec_from_file_location("corpus_trials", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("corpus_trials")
 
 
 def test_summary_reads_the_means_and_direct_yields_of_a_report(trials):

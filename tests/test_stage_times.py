@@ -1,19 +1,15 @@
 """benchmarks/stage_times.py: per-stage times read from a run's own files."""
 
-import importlib.util
 import os
 from pathlib import Path
 
 import yaml
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "stage_times.py"
+from tests.scripts import load_script
 
 
 def _load():
-    spec = importlib.util.spec_from_file_location("stage_times", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("stage_times")
 
 
 def _write(path: Path, when: float) -> None:
