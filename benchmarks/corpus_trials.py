@@ -6,7 +6,8 @@ Reads metrics/trials/trials.yaml (each trial: its run's report.md and what its c
 writes, per trial, the adapted-task mean of the base, label-template SFT, cycle 3 and the final
 model, and the direct-answer yield of each cycle for the tasks that verify least; then appends
 metrics/trials/prompt_forms.md (benchmarks/probe_prompt_forms.py) and metrics/trials/kept_spans.md
-(benchmarks/kept_spans.py) if present, the transfer trials of metrics/trials/transfer/ (each a
+(benchmarks/kept_spans.py) of the default run and the same two of the 2-layer default run of
+10d49da (prompt_forms-10d49da.md, kept_spans-10d49da.md) if present, the transfer trials of metrics/trials/transfer/ (each a
 base and its label SFT, probed with benchmarks/probe_prompt_forms.py; listed in transfer.yaml),
 and the base-recipe trials of metrics/trials/base-recipe/ (each a base's loss curve and
 benchmarks/corpus_loss.py table; listed in base-recipe.yaml).
@@ -24,8 +25,14 @@ import yaml
 MODELS = {"base": "base", "label SFT": "label-template SFT",
           "cycle 3": "Video-STaR cycle 3 (with rationales)", "final": "Video-STaR final"}  # fmt: skip
 YIELD_TASKS = ("blinks", "timing", "event")
-# Written by benchmarks/probe_prompt_forms.py and benchmarks/kept_spans.py.
-APPENDED = ("prompt_forms.md", "kept_spans.md")
+# Written by benchmarks/probe_prompt_forms.py and benchmarks/kept_spans.py, each under the line
+# that names its run.
+APPENDED = (
+    ("prompt_forms.md", "The default run above:"),
+    ("kept_spans.md", "The default run above:"),
+    ("prompt_forms-10d49da.md", "The 2-layer default run of 10d49da (the fifth row):"),
+    ("kept_spans-10d49da.md", "The 2-layer default run of 10d49da (the fifth row):"),
+)
 # Probe rows of the transfer table: (column, model probed, row of its table).
 PROBED = (
     ("label SFT, bare", "label_sft", "the bare question"),
@@ -126,11 +133,11 @@ def recipe_table(listing: Path) -> list[str]:
               *(f"{kind} top-1" for kind in KINDS)]  # fmt: skip
     return [
         f"Base-recipe trials (`metrics/trials/base-recipe/`: each a base pretrained 12,000 steps on"
-        f" one thread; loss: mean of the {WINDOW} steps from that step; top-1: share of held-out"
+        f" one thread, the default run's on two; loss: mean of the {WINDOW} steps from that step; top-1: share of held-out"
         " corpus examples of that kind whose whole response is the base's top choice,"
         " `benchmarks/corpus_loss.py`):",
         "",
-        "| trial | change from the default | " + " | ".join(header) + " |",
+        "| trial | change from the 2-layer default of 10d49da | " + " | ".join(header) + " |",
         "|---|---|" + "---|" * len(header),
         *lines,
     ]
@@ -151,10 +158,10 @@ def main() -> None:
         values = summary(Path(trial["report"]).read_text(encoding="utf-8"))
         cells = [values[c] for c in MODELS] + [values[t] for t in YIELD_TASKS]
         lines.append(f"| {trial['corpus']} | {trial['run']} | " + " | ".join(cells) + " |")
-    for name in APPENDED:
+    for name, run in APPENDED:
         extra = args.trials.parent / name
         if extra.is_file():
-            lines += ["", extra.read_text(encoding="utf-8").rstrip("\n")]
+            lines += ["", f"**{run}**", extra.read_text(encoding="utf-8").rstrip("\n")]
     transfer = args.trials.parent / "transfer" / "transfer.yaml"
     if transfer.is_file():
         lines += ["", *transfer_table(transfer)]
