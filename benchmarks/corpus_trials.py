@@ -133,7 +133,7 @@ def recipe_table(listing: Path) -> list[str]:
               *(f"{kind} top-1" for kind in KINDS)]  # fmt: skip
     return [
         f"Base-recipe trials (`metrics/trials/base-recipe/`: each a base pretrained 12,000 steps on"
-        f" one thread, the default run's on two; loss: mean of the {WINDOW} steps from that step; top-1: share of held-out"
+        f" one thread unless its row says otherwise, the default run's on two; loss: mean of the {WINDOW} steps from that step; top-1: share of held-out"
         " corpus examples of that kind whose whole response is the base's top choice,"
         " `benchmarks/corpus_loss.py`):",
         "",
