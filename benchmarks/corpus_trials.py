@@ -7,9 +7,9 @@ writes, per trial, the adapted-task mean of the base, label-template SFT, cycle 
 model, and the direct-answer yield of each cycle for the tasks that verify least; then appends
 metrics/trials/prompt_forms.md (benchmarks/probe_prompt_forms.py) and metrics/trials/kept_spans.md
 (benchmarks/kept_spans.py) of the default run and the same two of the 2-layer default run of
-10d49da (prompt_forms-10d49da.md, kept_spans-10d49da.md) if present, the transfer trials of metrics/trials/transfer/ (each a
-base and its label SFT, probed with benchmarks/probe_prompt_forms.py; listed in transfer.yaml),
-and the base-recipe trials of metrics/trials/base-recipe/ (each a base's loss curve and
+10d49da (prompt_forms-10d49da.md, kept_spans-10d49da.md) if present, the transfer trials of
+metrics/trials/transfer/ (each a base and its label SFT, probed with
+benchmarks/probe_prompt_forms.py; listed in transfer.yaml), and the base-recipe trials of metrics/trials/base-recipe/ (each a base's loss curve and
 benchmarks/corpus_loss.py table; listed in base-recipe.yaml).
 """
 
@@ -132,8 +132,9 @@ def recipe_table(listing: Path) -> list[str]:
     header = [*(f"loss at {step}" for step in CURVE_STEPS), f"first step of a mean under {CONVERGED}",
               *(f"{kind} top-1" for kind in KINDS)]  # fmt: skip
     return [
-        f"Base-recipe trials (`metrics/trials/base-recipe/`: each a base pretrained 12,000 steps on"
-        f" one thread unless its row says otherwise, the default run's on two; loss: mean of the {WINDOW} steps from that step; top-1: share of held-out"
+        "Base-recipe trials (`metrics/trials/base-recipe/`: each a base pretrained 12,000 steps on"
+        " one thread unless its row says otherwise, the default run's on two; loss: mean of the"
+        f" {WINDOW} steps from that step; top-1: share of held-out"
         " corpus examples of that kind whose whole response is the base's top choice,"
         " `benchmarks/corpus_loss.py`):",
         "",
