@@ -18,10 +18,13 @@ from videostar.video.clips import write_video
 REPO = Path(__file__).resolve().parents[1]
 WORDS = ["the red ball moves left. So the answer is left. Which way does the ball go?"] * 20
 DIRECTION = {"name": "direction", "type": "category", "value": "left"}
+# Tests need the tiny model's architecture, not the default's capacity: half its layers halves
+# every forward pass (test_model.py keeps the default recipe itself under test).
+TEST_TINY = TinyConfig(layers=2)
 
 
 def _base(root: Path, videos: int, folder: str, seed: int, params: dict[str, dict]) -> None:
-    tiny.build_tiny(TinyConfig(), WORDS, root / "model")
+    tiny.build_tiny(TEST_TINY, WORDS, root / "model")
     rng = np.random.default_rng(seed)
     for i in range(videos):
         clip = rng.integers(0, 255, (8, 32, 32, 3), np.uint8)

@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from tests.scripts import load_script
-from tests.stage_worlds import WORDS
+from tests.stage_worlds import TEST_TINY, WORDS
 from videostar.lmm import families, loading, tiny, training
-from videostar.lmm.config import TinyConfig, TrainConfig
+from videostar.lmm.config import TrainConfig
 
 pytestmark = pytest.mark.usefixtures("cpu_one_thread")
 
@@ -27,7 +27,7 @@ def examples() -> list:
 
 
 def test_scores_are_the_training_loss_whatever_the_batch_size(corpus_loss, examples, tmp_path):
-    tiny.build_tiny(TinyConfig(), WORDS, tmp_path)
+    tiny.build_tiny(TEST_TINY, WORDS, tmp_path)
     model, processor = loading.load(tmp_path)
     enc = training.Encoder(processor, examples, families.for_model(model))
     batch = training.collate(enc, range(len(examples)), processor.tokenizer.pad_token_id)
@@ -41,7 +41,7 @@ def test_scores_are_the_training_loss_whatever_the_batch_size(corpus_loss, examp
 
 
 def test_scores_improve_when_the_model_learns_the_examples(corpus_loss, examples, tmp_path):
-    tiny.build_tiny(TinyConfig(), WORDS, tmp_path)
+    tiny.build_tiny(TEST_TINY, WORDS, tmp_path)
     model, processor = loading.load(tmp_path, for_training=True)
     before = corpus_loss.kind_scores(model.eval(), processor, examples)
     cfg = TrainConfig(method="full", lr=3e-3, weight_decay=0.0, betas=(0.9, 0.98), warmup_steps=5,

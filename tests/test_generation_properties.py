@@ -15,10 +15,11 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from tests.stage_worlds import TEST_TINY, WORDS
 from videostar.core import config
 from videostar.labels.rows import question_problem
 from videostar.lmm import tiny
-from videostar.lmm.config import LoadConfig, SamplingConfig, TinyConfig
+from videostar.lmm.config import LoadConfig, SamplingConfig
 from videostar.loop.generation import generate_rows
 from videostar.prompts import PromptsConfig
 from videostar.video.clips import write_video
@@ -30,7 +31,6 @@ SETTINGS = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
-WORDS = ["the red ball moves left. So the answer is left. Which way does the ball go?"] * 20
 GREEDY = SamplingConfig(
     temperature=0.0, top_p=1.0, top_k=0, repetition_penalty=1.0, max_new_tokens=4, batch_size=3
 )
@@ -69,7 +69,7 @@ def question_rows(draw, videos: list[str]) -> dict:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("generation")
-    tiny.build_tiny(TinyConfig(), WORDS, root / "model")
+    tiny.build_tiny(TEST_TINY, WORDS, root / "model")
     rng = np.random.default_rng(0)
     write_video(root / "a.mp4", rng.integers(0, 255, (8, 32, 32, 3), np.uint8), fps=8)
     return root

@@ -8,9 +8,8 @@ import random
 import pytest
 import torch
 
-from tests.stage_worlds import WORDS
+from tests.stage_worlds import TEST_TINY, WORDS
 from videostar.lmm import loading, tiny, training
-from videostar.lmm.config import TinyConfig
 from videostar.video.frames import ClipItems
 
 BATCH = 4
@@ -64,7 +63,7 @@ class Untouchable(dict):
 
 
 def test_text_lengths_count_prompt_and_response_tokens_without_reading_a_clip(tmp_path):
-    tiny.build_tiny(TinyConfig(), WORDS, tmp_path)
+    tiny.build_tiny(TEST_TINY, WORDS, tmp_path)
     _, processor = loading.load(tmp_path, for_training=True)
     items = [(("a.mp4", None, None), "Which way?", "left."), (("b.mp4", None, None), "Hm", "up")]
     examples = ClipItems(items, Untouchable())

@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 import torch
 
-from tests.stage_worlds import REPO, WORDS, train_world
+from tests.stage_worlds import REPO, TEST_TINY, WORDS, train_world
 from videostar.lmm import loading, tiny, training
-from videostar.lmm.config import LoadConfig, TinyConfig, TrainConfig
+from videostar.lmm.config import LoadConfig, TrainConfig
 
 pytestmark = pytest.mark.usefixtures("cpu_one_thread")
 
@@ -37,7 +37,7 @@ class Killed(Exception):
 @pytest.fixture(scope="module")
 def tiny_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("tiny")
-    tiny.build_tiny(TinyConfig(), WORDS, out)
+    tiny.build_tiny(TEST_TINY, WORDS, out)
     return out
 
 
