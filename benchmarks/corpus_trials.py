@@ -9,8 +9,9 @@ metrics/trials/prompt_forms.md (benchmarks/probe_prompt_forms.py) and metrics/tr
 (benchmarks/kept_spans.py) of the default run and the same two of the 2-layer default run of
 10d49da (prompt_forms-10d49da.md, kept_spans-10d49da.md) if present, the transfer trials of
 metrics/trials/transfer/ (each a base and its label SFT, probed with
-benchmarks/probe_prompt_forms.py; listed in transfer.yaml), and the base-recipe trials of metrics/trials/base-recipe/ (each a base's loss curve and
-benchmarks/corpus_loss.py table; listed in base-recipe.yaml).
+benchmarks/probe_prompt_forms.py; listed in transfer.yaml), and the base-recipe trials of
+metrics/trials/base-recipe/ (each a base's loss curve and benchmarks/corpus_loss.py table; listed
+in base-recipe.yaml).
 """
 
 from __future__ import annotations

@@ -18,8 +18,8 @@ from videostar.video.clips import write_video
 REPO = Path(__file__).resolve().parents[1]
 WORDS = ["the red ball moves left. So the answer is left. Which way does the ball go?"] * 20
 DIRECTION = {"name": "direction", "type": "category", "value": "left"}
-# Tests need the tiny model's architecture, not the default's capacity: half its layers halves
-# every forward pass (test_model.py keeps the default recipe itself under test).
+# Tests need the tiny model's architecture, not the default's capacity: half its layers makes
+# each forward pass cheaper (test_model.py keeps the default recipe itself under test).
 TEST_TINY = TinyConfig(layers=2)
 
 
