@@ -7,7 +7,8 @@
 time of its outputs (from the clone's dvc.lock) minus the previous stage's. The first stage
 starts when ``dvc repro`` did (``--repro-started``; else when the install last wrote into
 ``.venv``), and the install when the clone was made (``--started``, optional). Stages of one
-``foreach`` are summed (``answer@cycle_1`` ... under ``answer``).
+``foreach`` are summed (``answer@cycle_1`` ... under ``answer``). A stage whose outputs are
+older than the run (the base, which ships in git) is listed as not run.
 """
 
 from __future__ import annotations
@@ -43,8 +44,10 @@ def install_end(clone: Path) -> float:
 
 
 def table(clone: Path, started: float | None, repro_started: float | None) -> str:
-    ends = stage_ends(clone)
     previous = repro_started if repro_started is not None else install_end(clone)
+    # Outputs older than the run came with the clone (the shipped base): the run skipped them.
+    skipped = sorted({name.split("@")[0] for name, end in stage_ends(clone) if end <= previous})
+    ends = [(name, end) for name, end in stage_ends(clone) if end > previous]
     groups: dict[str, list[float]] = defaultdict(list)
     for name, end in ends:
         groups[name.split("@")[0]].append(end - previous)
@@ -58,6 +61,7 @@ def table(clone: Path, started: float | None, repro_started: float | None) -> st
     for group, seconds in sorted(groups.items(), key=lambda item: -sum(item[1])):
         lines.append(f"| `{group}` | {len(seconds)} | {sum(seconds):.0f} | "
                      f"{sum(seconds) / total:.0%} |")  # fmt: skip
+    lines += [f"| `{group}` | up to date, not run | 0 | 0% |" for group in skipped]
     lines.append(f"| **total** | {len(ends)} | **{total:.0f}** | |")
     return "# Time per stage\n\n" + "\n".join(lines) + "\n"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from videostar.cli import codedeps
 
@@ -139,3 +140,11 @@ def test_bytecode_never_changes_a_code_dependency(tmp_path):
         assert repo.dvcignore.is_ignored(repo.fs, str(bytecode))
         assert repo.dvcignore.is_ignored(repo.fs, str(room / "prepare.pyc"))
         assert not repo.dvcignore.is_ignored(repo.fs, str(room / "prepare.py"))
+
+
+def test_dvc_lock_holds_only_the_stages_of_dvc_yaml():
+    """DVC never drops the entry of a renamed or removed stage; such leftovers double-count in
+    `benchmarks/stage_times.py` and read as stages that still exist."""
+    locked = set(yaml.safe_load((REPO / "dvc.lock").read_text())["stages"])
+    stale = locked - set(codedeps.resolved_stages(REPO))
+    assert not stale, f"remove these leftovers from dvc.lock: {sorted(stale)}"
