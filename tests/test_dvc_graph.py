@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -148,3 +151,19 @@ def test_dvc_lock_holds_only_the_stages_of_dvc_yaml():
     locked = set(yaml.safe_load((REPO / "dvc.lock").read_text())["stages"])
     stale = locked - set(codedeps.resolved_stages(REPO))
     assert not stale, f"remove these leftovers from dvc.lock: {sorted(stale)}"
+
+
+def test_the_shipped_base_is_the_one_dvc_lock_names():
+    """The default's pretrained base is committed (a `cache: false` output) so that a fresh
+    clone's `dvc repro` skips its pretraining; a base or lock committed without the other would
+    make that run pretrain again, or start the loop from a model the lock does not describe."""
+    status = subprocess.run(
+        [sys.executable, "-m", "dvc", "status", "--json", "base"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    changes = json.loads(status.stdout).get("base", [])
+    outs = [change["changed outs"] for change in changes if "changed outs" in change]
+    assert not outs, f"models/base or metrics/base.json differ from dvc.lock: {outs}"
