@@ -5,8 +5,9 @@
 Reads metrics/trials/trials.yaml (each trial: its run's report.md and what its corpus held) and
 writes, per trial, the adapted-task mean of the base, label-template SFT, cycle 3 and the final
 model, and the direct-answer yield of each cycle for the tasks that verify least; then appends
-metrics/trials/prompt_forms.md (benchmarks/probe_prompt_forms.py) and metrics/trials/kept_spans.md
-(benchmarks/kept_spans.py) of the default run and the same two of the 2-layer default run of
+metrics/trials/prompt_forms.md (benchmarks/probe_prompt_forms.py), metrics/trials/kept_spans.md
+(benchmarks/kept_spans.py) and metrics/trials/kept_labels.md (benchmarks/kept_labels.py; also of
+the format-questions trial) of the default run, and the first two of the 2-layer default run of
 10d49da (prompt_forms-10d49da.md, kept_spans-10d49da.md) if present, the transfer trials of
 metrics/trials/transfer/ (each a base and its label SFT, probed with
 benchmarks/probe_prompt_forms.py; listed in transfer.yaml), and the base-recipe trials of
@@ -26,13 +27,15 @@ import yaml
 MODELS = {"base": "base", "label SFT": "label-template SFT",
           "cycle 3": "Video-STaR cycle 3 (with rationales)", "final": "Video-STaR final"}  # fmt: skip
 YIELD_TASKS = ("blinks", "timing", "event")
-# Written by benchmarks/probe_prompt_forms.py and benchmarks/kept_spans.py, each under the line
-# that names its run.
+# Written by benchmarks/probe_prompt_forms.py, kept_spans.py and kept_labels.py, each under the
+# line that names its run.
 APPENDED = (
     ("prompt_forms.md", "The default run above:"),
     ("kept_spans.md", "The default run above:"),
     ("prompt_forms-10d49da.md", "The 2-layer default run of 10d49da (the fifth row):"),
     ("kept_spans-10d49da.md", "The 2-layer default run of 10d49da (the fifth row):"),
+    ("kept_labels.md", "The default run above:"),
+    ("6-format-questions-kept_labels.md", "The trial of the last row (format questions):"),
 )
 # Probe rows of the transfer table: (column, model probed, row of its table).
 PROBED = (
