@@ -217,3 +217,14 @@ def test_malformed_optional_keys_are_rejected_with_their_reason(
     stats = run_manifest(root, tmp_path / "out")
     rejects = read_jsonl(tmp_path / "out/rejects.jsonl")
     assert stats["rejected"] == 1 and reason in rejects[0]["reason"]
+
+
+def test_a_path_the_filesystem_refuses_is_rejected_with_its_reason(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    clips.write_video(tmp_path / "ds/a.mp4", gradient_clip(), fps=8)
+    rows = [manifest_row(0, "a.mp4"), manifest_row(1, "x" * 5000 + ".mp4")]  # stat: too long
+    write_jsonl(tmp_path / "ds/manifest.jsonl", rows)
+    stats = run_manifest(tmp_path / "ds", tmp_path / "out")
+    (reject,) = read_jsonl(tmp_path / "out/rejects.jsonl")
+    assert stats["accepted"] == 1 and reject["id"] == "v1"
+    assert reject["reason"].startswith("cannot read") and len(reject["reason"]) < 400

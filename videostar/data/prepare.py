@@ -157,7 +157,10 @@ def check(candidate: Candidate, root: Path, num_frames: int) -> dict[str, Any]:
     for label in candidate.labels:
         validate_label(label)
     path = inside(root, candidate.video)
-    info = clips.probe(path, fps=candidate.fps)
+    try:
+        info = clips.probe(path, fps=candidate.fps)
+    except OSError as e:  # the filesystem refuses the path itself, e.g. a name too long
+        raise clips.VideoError(f"cannot read {candidate.video[:200]!r}: {e.strerror}") from e
     segment = clips.clamp_segment(candidate.segment, info)
     # Decoded once here for the check, and kept in the frame cache for every later stage.
     frames.decode((str(path), segment, candidate.fps), num_frames, FrameCache.from_env(), info)
