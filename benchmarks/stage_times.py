@@ -46,8 +46,9 @@ def install_end(clone: Path) -> float:
 def table(clone: Path, started: float | None, repro_started: float | None) -> str:
     previous = repro_started if repro_started is not None else install_end(clone)
     # Outputs older than the run came with the clone (the shipped base): the run skipped them.
-    skipped = sorted({name.split("@")[0] for name, end in stage_ends(clone) if end <= previous})
-    ends = [(name, end) for name, end in stage_ends(clone) if end > previous]
+    every = stage_ends(clone)
+    skipped = sorted({name.split("@")[0] for name, end in every if end <= previous})
+    ends = [(name, end) for name, end in every if end > previous]
     groups: dict[str, list[float]] = defaultdict(list)
     for name, end in ends:
         groups[name.split("@")[0]].append(end - previous)
