@@ -98,6 +98,39 @@ def test_report_tables(metrics_dir):
     assert text.index("## Headline") < text.index("## Every model")
 
 
+def test_the_every_model_note_names_the_ablation_only_when_its_chain_ran(metrics_dir):
+    loaded = report.load_metrics(metrics_dir)
+    cycles = report.cycles_frame(2, loaded)
+    with_chain = report.markdown(report.results(2, loaded), cycles)
+    assert "`no rationalization` is the ablation's chain" in with_chain
+    del loaded["models"]["norat_1"]
+    cycles = report.cycles_frame(2, loaded)
+    assert "norat_accuracy_mean" not in cycles  # not even the base's point at cycle 0
+    without = report.markdown(report.results(2, loaded), cycles)
+    assert "ablation" not in without and "| no rationalization, cycle" not in without
+
+
+def test_the_ablation_table_puts_both_chains_side_by_side(metrics_dir):
+    from tests.scripts import load_script
+
+    ablation = load_script("ablation")
+    write_json(metrics_dir / "train" / "norat_1.json", fake_train(3))
+    text = ablation.markdown(2, report.load_metrics(metrics_dir))
+    assert "| no rationalization, cycle 1 | 0.050 | 0.050 | 0.050 |" in text
+    assert "| Video-STaR cycle 2 (with rationales) | 0.200 |" in text
+    assert "label-template SFT" not in text and "final" not in text
+    assert "| no rationalization, cycle 1 | 0.300 | 0.000 |" in text  # its direct yields
+    assert "| Video-STaR, cycle 2 | 0.200 | 0.000 |" in text
+
+
+def test_the_ablation_table_refuses_a_run_without_the_chain(metrics_dir):
+    from tests.scripts import load_script
+
+    (metrics_dir / "models" / "norat_1.json").unlink()
+    with pytest.raises(SystemExit, match="no no-rationalization chain"):
+        load_script("ablation").markdown(2, report.load_metrics(metrics_dir))
+
+
 def test_report_write_produces_every_file(metrics_dir):
     text = report.write(metrics_dir, 2)
     assert (metrics_dir / "report.md").read_text() == text

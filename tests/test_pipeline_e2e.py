@@ -30,6 +30,7 @@ SMALL = {
     "pretrain": {"min_steps": 40, "max_steps": 40, "warmup_steps": 5},
     "train": {"min_steps": 6, "max_steps": 12, "warmup_steps": 2},
     "model": {"tiny": {"layers": 2}},  # the default's 4 double every stage's time here
+    "loop": {"no_rationalization": True},  # off by default; the e2e tests cover its chain
 }
 GENERATED = ("cycle_1", "cycle_2", "norat_2")  # keys whose answers are generated and verified
 RATIONALIZED = ("cycle_1", "cycle_2")

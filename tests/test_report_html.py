@@ -200,6 +200,12 @@ def test_plot_helpers():
     assert '<td class="num">0.5</td>' in table
 
 
+def test_a_series_without_points_gets_no_legend_entry():
+    plot = html.line_plot("t", {"shown": [(0, 0.5), (1, 0.6)], "absent": [(0, None), (1, None)],
+                                "also": [(0, 0.1), (1, 0.2)]}, "x")  # fmt: skip
+    assert "shown" in plot and "also" in plot and "absent" not in plot
+
+
 def test_the_stage_writes_the_page(built, tmp_path):
     root, page = built
     params = {"sampling": {"num_frames": 4}, "report_html": {"cards_per_group": 3, "thumb_px": 64,

@@ -143,6 +143,7 @@ def line_plot(
 ) -> str:
     """An inline SVG line plot with an HTML legend; ``references``: dashed horizontal lines."""
     references = references or {}
+    series = {name: s for name, s in series.items() if any(y is not None for _, y in s)}
     points = [(x, y) for s in series.values() for x, y in s if y is not None]
     if not points:
         return (

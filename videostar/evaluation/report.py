@@ -65,6 +65,7 @@ def results(n_cycles: int, metrics: dict[str, Any]) -> pd.DataFrame:
 def cycles_frame(n_cycles: int, metrics: dict[str, Any]) -> pd.DataFrame:
     """One row per cycle (0 = base) for `dvc plots`: accuracy, the ablation's, yields."""
     models, train = metrics["models"], metrics["train"]
+    with_ablation = any(f"norat_{k}" in models for k in range(1, n_cycles + 1))
     rows = []
     for k in range(n_cycles + 1):
         name = "base" if k == 0 else f"cycle_{k}"
@@ -73,7 +74,7 @@ def cycles_frame(n_cycles: int, metrics: dict[str, Any]) -> pd.DataFrame:
         row.update({f"accuracy_{t}": v for t, v in m["accuracy"].items()})
         row.update({f"{s}_mean": acc["mean"] for s, acc in m.get("sets", {}).items()})
         ablation = models.get("base" if k == 0 else f"norat_{k}")
-        if ablation is not None:
+        if with_ablation and ablation is not None:
             row["norat_accuracy_mean"] = ablation["accuracy"]["mean"]
         got = train.get(name, {}).get("yield", {})
         for kind in ("answer", "rationale", "kept"):
@@ -129,6 +130,10 @@ def headline(table: pd.DataFrame) -> pd.DataFrame:
     return table.loc[[label for label in HEADLINE if label in table.index]]
 
 
+def has_ablation(table: pd.DataFrame) -> bool:
+    return any(label.startswith("no rationalization") for label in table.index)
+
+
 def markdown(table: pd.DataFrame, cycles: pd.DataFrame) -> str:
     return (
         "# Video-STaR results\n\n"
@@ -141,7 +146,9 @@ def markdown(table: pd.DataFrame, cycles: pd.DataFrame) -> str:
         + to_markdown(headline(table), "model")
         + "\n## Every model\n\n"
         "Cycles 1..N are trained on direct answers *and* rationalizations (the intermediate "
-        "models of the loop); `no rationalization` is the ablation's chain.\n\n"
+        "models of the loop)"
+        + ("; `no rationalization` is the ablation's chain" if has_ablation(table) else "")
+        + ".\n\n"
         + to_markdown(table, "model")
         + "\n## Yield per cycle and task (direct answer / rationalization)\n\n"
         + to_markdown(yields_table(cycles), "cycle")
@@ -169,6 +176,7 @@ README_BLOCKS = {
     "lora": "metrics/lora.md",
     "trials": "metrics/trials.md",
     "stage_times": "metrics/stage_times.md",
+    "ablation": "metrics/ablation.md",
 }
 
 
