@@ -70,10 +70,10 @@ def test_graph_rejects_zero_cycles():
 def test_iter_and_loop_drive_the_graph(tmp_path):
     out = compose_params(
         REPO,
-        overrides=["iter=4", "loop.no_rationalization=false", "loop.restart_from_base=false"],
+        overrides=["iter=4", "loop.no_rationalization=true", "loop.restart_from_base=false"],
         output=tmp_path / "params.yaml",
     )
-    assert config.load_params(out)["graph"] == graph(4, False, False)
+    assert config.load_params(out)["graph"] == graph(4, True, False)
 
 
 def test_one_seed_param_drives_every_seed(tmp_path):
@@ -92,7 +92,7 @@ def test_videostar_params_command(tmp_path, monkeypatch):
     shutil.copytree(REPO / "conf", tmp_path / "conf")
     shutil.copytree(REPO / "hydra_plugins", tmp_path / "hydra_plugins")
     monkeypatch.chdir(tmp_path)
-    assert main(["params", "iter=2"]) == 0
+    assert main(["params", "iter=2", "loop.no_rationalization=true"]) == 0
     assert list(config.load_params("params.yaml")["graph"]["train"]) == [
         "cycle_1", "cycle_2", "norat_1", "norat_2", "final"
     ]  # fmt: skip
