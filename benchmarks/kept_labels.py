@@ -48,15 +48,45 @@ def table(rows: list[dict], top: int = 6) -> str:
     return "\n".join(lines) + "\n"
 
 
+def conclusion(text: str | None) -> str:
+    """The answer's last sentence, where the model states its conclusion."""
+    sentences = [s for s in (text or "").replace("\n", " ").split(". ") if s.strip()]
+    return sentences[-1].strip().removesuffix(".")[:40] if sentences else "(empty)"
+
+
+def failures(rows: list[dict], task: str, top: int = 3) -> str:
+    """Per gold label of ``task``, the commonest conclusions of its answers that failed: whether
+    the model answered the question asked (a wrong count) or another task's question."""
+    said: dict[str, Counter] = {}
+    for row in rows:
+        if row["task"] == task and not row["ok"]:
+            said.setdefault(label_key(row), Counter())[conclusion(row.get("text"))] += 1
+    lines = [f"| {task}: gold label | failed | commonest conclusions of the failed answers |",
+             "|---|---|---|"]  # fmt: skip
+    for label, counts in sorted(said.items()):
+        common = ", ".join(f'"{c}" {n}' for c, n in counts.most_common(top))
+        lines.append(f"| {label} | {sum(counts.values())} | {common} |")
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("clone", type=Path)
     parser.add_argument("--cycle", default="cycle_3")
+    parser.add_argument(
+        "--failures",
+        nargs="*",
+        default=[],
+        metavar="TASK",
+        help="also tabulate what the failed answers of these tasks concluded",
+    )
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     rows = read_jsonl(args.clone / "data" / "cycles" / args.cycle / "verified" / "answers.jsonl")
     text = (f"Gold labels of the verified direct answers of {args.cycle} "
             f"(`benchmarks/kept_labels.py`):\n\n" + table(rows))  # fmt: skip
+    for task in args.failures:
+        text += "\n" + failures(rows, task)
     if args.out:
         args.out.write_text(text, encoding="utf-8")
     print(text)
