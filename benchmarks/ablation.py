@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/ablation.py RUN_CLONE   # writes metrics/ablation.md
     .venv/bin/videostar readme                          # copies it into the README
 
-The default run leaves the ablation's chain out (it would add a third of the run's time); the
+The default run leaves the ablation's chain out (it would add about a quarter to its time); the
 experiment above adds only that chain, every other stage coming from DVC's cache, so the two
 chains compare on the same base, questions and evaluation sets.
 """
