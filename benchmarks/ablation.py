@@ -38,9 +38,9 @@ def direct_yields(n_cycles: int, train: dict) -> pd.DataFrame:
 
 
 def markdown(n_cycles: int, metrics: dict) -> str:
-    if not any(name.startswith("norat_") for name in metrics["models"]):
-        raise SystemExit("this run has no no-rationalization chain: run the experiment first")
     table = report.results(n_cycles, metrics)
+    if not report.has_ablation(table):
+        raise SystemExit("this run has no no-rationalization chain: run the experiment first")
     chains = [label for label in table.index
               if "cycle" in label or label in ("majority baseline", "base")]  # fmt: skip
     return (
