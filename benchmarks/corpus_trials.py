@@ -7,12 +7,12 @@ writes, per trial, the adapted-task mean of the base, label-template SFT, cycle 
 model, and the direct-answer yield of each cycle for the tasks that verify least; then appends
 metrics/trials/prompt_forms.md (benchmarks/probe_prompt_forms.py), metrics/trials/kept_spans.md
 (benchmarks/kept_spans.py) and metrics/trials/kept_labels.md (benchmarks/kept_labels.py; also of
-the format-questions, count-questions and tokenizer trials) of the default run, and the first two
-of the 2-layer default run of 10d49da (prompt_forms-10d49da.md, kept_spans-10d49da.md) if present,
-the transfer trials of metrics/trials/transfer/ (each a base and its label SFT, probed with
-benchmarks/probe_prompt_forms.py; listed in transfer.yaml), and the base-recipe trials of
-metrics/trials/base-recipe/ (each a base's loss curve and benchmarks/corpus_loss.py table; listed
-in base-recipe.yaml).
+the format-questions, count-questions, tokenizer and count-only trials) of the default run, and
+the first two of the 2-layer default run of 10d49da (prompt_forms-10d49da.md,
+kept_spans-10d49da.md) if present, the transfer trials of metrics/trials/transfer/ (each a base
+and its label SFT, probed with benchmarks/probe_prompt_forms.py; listed in transfer.yaml), and
+the base-recipe trials of metrics/trials/base-recipe/ (each a base's loss curve and
+benchmarks/corpus_loss.py table; listed in base-recipe.yaml).
 """
 
 from __future__ import annotations
@@ -37,7 +37,8 @@ APPENDED = (
     ("kept_labels.md", "The default run above:"),
     ("6-format-questions-kept_labels.md", "The format-questions trial (seventh row):"),
     ("7-count-questions-kept_labels.md", "The count-questions trial (eighth row):"),
-    ("8-tokenizer-words-kept_labels.md", "The tokenizer trial (last row):"),
+    ("8-tokenizer-words-kept_labels.md", "The tokenizer trial (tenth row):"),
+    ("9-count-only-kept_labels.md", "The count-only trial (last row):"),
 )
 # Probe rows of the transfer table: (column, model probed, row of its table).
 PROBED = (
