@@ -26,6 +26,7 @@ from videostar.toyworld.world import (
     EVENT_ANSWERS,
     EVENT_KINDS,
     MAX_BLINKS,
+    MIDDLE_ANSWERS,
     MIN_VISIBLE,
     OPPOSITE,
     TASKS,
@@ -239,13 +240,15 @@ def all_captions() -> list[str]:
 
 
 def test_event_answers_are_distinct_under_the_sentence_verifier(minilm) -> None:
-    """Different answers (and any caption) stay well below the verifier's 0.6 threshold."""
+    """Different answers (and any caption or general sentence answer) stay well below the
+    verifier's 0.6 threshold."""
     answers = [EVENT_ANSWERS[kind] for kind in EVENT_KINDS]
     assert len(set(answers)) == len(EVENT_KINDS)
     embedded = minilm(answers)
     similarity = embedded @ embedded.T
     for i, j in itertools.combinations(range(len(answers)), 2):
         assert similarity[i, j] < 0.5, (answers[i], answers[j], float(similarity[i, j]))
+    assert (embedded @ minilm(list(MIDDLE_ANSWERS)).T).max() < 0.5, "a general answer passes"
     captions = all_captions()
     assert len(captions) == 4 * (4 + 8)
     against_captions = embedded @ minilm(captions).T
@@ -452,9 +455,23 @@ def test_general_questions_are_answered_step_by_step_without_a_hint() -> None:
             elif answer in ("top", "bottom"):
                 assert answer == y_half, (question, centre)
                 shapes.add("word")
+            elif answer + "." in MIDDLE_ANSWERS:
+                shown = ball_centroids(scene)
+                nearer = np.linalg.norm(shown[-1] - middle) < np.linalg.norm(shown[0] - middle)
+                assert (answer + "." == MIDDLE_ANSWERS[0]) == nearer, (question, shown)
+                shapes.add("sentence")
             elif answer.startswith("It "):
                 assert answer.endswith(f"in the {y_half} {x_half}")
                 shapes.add("sentence")
+            elif answer.isdigit():
+                half = next(name for name in ("left", "right", "top", "bottom") if name in question)
+                axis, lower = (
+                    (0, half == "left") if half in ("left", "right") else (1, half == "top")
+                )
+                shown = [c[axis] for c in ball_centroids(scene)]
+                count = sum((c < middle) == lower for c in shown)
+                assert int(answer) == count, (question, shown)
+                shapes.add("number")
             elif answer.startswith("from "):
                 low, high = (float(v) for v in answer.removeprefix("from ").split(" to "))
                 axis = 0 if "width" in question else 1
@@ -467,7 +484,7 @@ def test_general_questions_are_answered_step_by_step_without_a_hint() -> None:
                 shapes.add("list")
         assert_no_target_questions(asked)
     assert forms == {"question", "step_by_step"}
-    assert shapes == {"word", "list", "span", "sentence"}
+    assert shapes == {"word", "list", "span", "sentence", "number"}
 
 
 @pytest.mark.parametrize(
