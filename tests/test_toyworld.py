@@ -26,7 +26,6 @@ from videostar.toyworld.world import (
     EVENT_ANSWERS,
     EVENT_KINDS,
     MAX_BLINKS,
-    MIDDLE_ANSWERS,
     MIN_VISIBLE,
     OPPOSITE,
     TASKS,
@@ -240,15 +239,13 @@ def all_captions() -> list[str]:
 
 
 def test_event_answers_are_distinct_under_the_sentence_verifier(minilm) -> None:
-    """Different answers (and any caption or general sentence answer) stay well below the
-    verifier's 0.6 threshold."""
+    """Different answers (and any caption) stay well below the verifier's 0.6 threshold."""
     answers = [EVENT_ANSWERS[kind] for kind in EVENT_KINDS]
     assert len(set(answers)) == len(EVENT_KINDS)
     embedded = minilm(answers)
     similarity = embedded @ embedded.T
     for i, j in itertools.combinations(range(len(answers)), 2):
         assert similarity[i, j] < 0.5, (answers[i], answers[j], float(similarity[i, j]))
-    assert (embedded @ minilm(list(MIDDLE_ANSWERS)).T).max() < 0.5, "a general answer passes"
     captions = all_captions()
     assert len(captions) == 4 * (4 + 8)
     against_captions = embedded @ minilm(captions).T
@@ -455,11 +452,6 @@ def test_general_questions_are_answered_step_by_step_without_a_hint() -> None:
             elif answer in ("top", "bottom"):
                 assert answer == y_half, (question, centre)
                 shapes.add("word")
-            elif answer + "." in MIDDLE_ANSWERS:
-                shown = ball_centroids(scene)
-                nearer = np.linalg.norm(shown[-1] - middle) < np.linalg.norm(shown[0] - middle)
-                assert (answer + "." == MIDDLE_ANSWERS[0]) == nearer, (question, shown)
-                shapes.add("sentence")
             elif answer.startswith("It "):
                 assert answer.endswith(f"in the {y_half} {x_half}")
                 shapes.add("sentence")

@@ -686,22 +686,14 @@ SPAN_QUESTIONS = {
     "y": "Between which fractions of the frame height does the ball travel?",
 }
 HALF_NAMES = {"x": ("left", "right"), "y": ("top", "bottom")}
-# Counting over frames (a number answer) and a sentence about the motion: a real LMM counts and
-# describes before any Video-STaR cycle, and a clip asked several of these must be answered by
-# the question asked, not by what the clip looks like.
+# Counting over frames (a number answer): a real LMM counts before any Video-STaR cycle, and a
+# clip asked several of these must be answered by the question asked, not by what it looks like.
 COUNT_QUESTIONS = {
     "left": "Count the frames in which the ball is in the left half.",
     "right": "How often is the ball seen in the right half of the frame?",
     "top": "Count the frames in which the ball is in the top half.",
     "bottom": "How often is the ball seen in the bottom half of the frame?",
 }
-MIDDLE_QUESTION = "In one sentence, does the ball end nearer the middle than it starts, or farther?"
-# all-MiniLM-L6-v2 cosine <= 0.44 with every EVENT_ANSWERS sentence (measured), so a general answer
-# never passes the sentence verifier for an event.
-MIDDLE_ANSWERS = (
-    "It ends nearer the middle than it starts.",
-    "It ends farther from the middle than it starts.",
-)
 # A centre this close to the middle line is in neither half as far as the questions go.
 HALF_MARGIN_PX = 2.0
 
@@ -730,7 +722,4 @@ def general_questions(scene: Scene, cfg: WorldConfig) -> list[tuple[str, str]]:
             low_name, high_name = HALF_NAMES[axis]
             pairs.append((COUNT_QUESTIONS[low_name], str(int(np.sum(offset < 0)))))
             pairs.append((COUNT_QUESTIONS[high_name], str(int(np.sum(offset > 0)))))
-    distance = np.linalg.norm(shown - middle, axis=1)
-    if abs(distance[-1] - distance[0]) >= HALF_MARGIN_PX:
-        pairs.append((MIDDLE_QUESTION, MIDDLE_ANSWERS[int(distance[-1] > distance[0])]))
     return pairs
