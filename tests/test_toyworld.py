@@ -455,6 +455,15 @@ def test_general_questions_are_answered_step_by_step_without_a_hint() -> None:
             elif answer.startswith("It "):
                 assert answer.endswith(f"in the {y_half} {x_half}")
                 shapes.add("sentence")
+            elif answer.isdigit():
+                half = next(name for name in ("left", "right", "top", "bottom") if name in question)
+                axis, lower = (
+                    (0, half == "left") if half in ("left", "right") else (1, half == "top")
+                )
+                shown = [c[axis] for c in ball_centroids(scene)]
+                count = sum((c < middle) == lower for c in shown)
+                assert int(answer) == count, (question, shown)
+                shapes.add("number")
             elif answer.startswith("from "):
                 low, high = (float(v) for v in answer.removeprefix("from ").split(" to "))
                 axis = 0 if "width" in question else 1
@@ -467,7 +476,7 @@ def test_general_questions_are_answered_step_by_step_without_a_hint() -> None:
                 shapes.add("list")
         assert_no_target_questions(asked)
     assert forms == {"question", "step_by_step"}
-    assert shapes == {"word", "list", "span", "sentence"}
+    assert shapes == {"word", "list", "span", "sentence", "number"}
 
 
 @pytest.mark.parametrize(

@@ -686,6 +686,14 @@ SPAN_QUESTIONS = {
     "y": "Between which fractions of the frame height does the ball travel?",
 }
 HALF_NAMES = {"x": ("left", "right"), "y": ("top", "bottom")}
+# Counting over frames (a number answer): a real LMM counts before any Video-STaR cycle, and a
+# clip asked several of these must be answered by the question asked, not by what it looks like.
+COUNT_QUESTIONS = {
+    "left": "Count the frames in which the ball is in the left half.",
+    "right": "How often is the ball seen in the right half of the frame?",
+    "top": "Count the frames in which the ball is in the top half.",
+    "bottom": "How often is the ball seen in the bottom half of the frame?",
+}
 # A centre this close to the middle line is in neither half as far as the questions go.
 HALF_MARGIN_PX = 2.0
 
@@ -708,4 +716,10 @@ def general_questions(scene: Scene, cfg: WorldConfig) -> list[tuple[str, str]]:
             pairs.append((HALVES_QUESTIONS[moment], f"{half['y']}, {half['x']}"))
             verb = "starts" if moment == "first" else "ends"
             pairs.append((PLACE_QUESTIONS[moment], f"It {verb} in the {half['y']} {half['x']}."))
+    for axis, column in (("x", 0), ("y", 1)):
+        offset = shown[:, column] - middle
+        if np.all(np.abs(offset) >= HALF_MARGIN_PX):  # every shown frame clearly in one half
+            low_name, high_name = HALF_NAMES[axis]
+            pairs.append((COUNT_QUESTIONS[low_name], str(int(np.sum(offset < 0)))))
+            pairs.append((COUNT_QUESTIONS[high_name], str(int(np.sum(offset > 0)))))
     return pairs
