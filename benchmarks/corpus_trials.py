@@ -30,15 +30,21 @@ YIELD_TASKS = ("blinks", "timing", "event")
 # Written by benchmarks/probe_prompt_forms.py, kept_spans.py and kept_labels.py, each under the
 # line that names its run.
 APPENDED = (
-    ("prompt_forms.md", "The default run above:"),
-    ("kept_spans.md", "The default run above:"),
+    ("prompt_forms.md", "The default run of e5da124 (the sixth row):"),
+    ("kept_spans.md", "The default run of e5da124 (the sixth row):"),
     ("prompt_forms-10d49da.md", "The 2-layer default run of 10d49da (the fifth row):"),
     ("kept_spans-10d49da.md", "The 2-layer default run of 10d49da (the fifth row):"),
-    ("kept_labels.md", "The default run above:"),
+    ("kept_labels.md", "The default run of e5da124 (the sixth row):"),
     ("6-format-questions-kept_labels.md", "The format-questions trial (seventh row):"),
     ("7-count-questions-kept_labels.md", "The count-questions trial (eighth row):"),
     ("8-tokenizer-words-kept_labels.md", "The tokenizer trial (tenth row):"),
-    ("9-count-only-kept_labels.md", "The count-only trial (last row):"),
+    ("9-count-only-kept_labels.md", "The count-only trial, now the default run (eleventh row):"),
+    ("9-count-only-kept_spans.md", "The count-only trial, now the default run (eleventh row):"),
+    (
+        "9-count-only-trainseed1-kept_labels.md",
+        "The count-only trial with train.seed 1 (last row):",
+    ),
+    ("9-count-only-trainseed1-kept_spans.md", "The count-only trial with train.seed 1 (last row):"),
 )
 # Probe rows of the transfer table: (column, model probed, row of its table).
 PROBED = (
